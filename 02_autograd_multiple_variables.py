@@ -1,0 +1,133 @@
+"""Example 2, several inputs: one backward() fills the gradient of every leaf that c depends on.
+
+c = a**2 * b depends on two leaves. c.backward() computes both partial derivatives in one pass
+and stores each in its own leaf's .grad.
+
+By hand, treating the other variable as a constant:
+
+    dc/da = 2*a*b          at a = 2, b = 3:  2*2*3 = 12
+    dc/db = a**2           at a = 2:         2**2  = 4
+
+Run it:  python 02_autograd_multiple_variables.py [--a 2.0] [--b 3.0] [--device cpu]
+"""
+
+import argparse
+import math
+import sys
+
+import torch
+
+
+def product(a, b):
+    """The lesson's c as a function of a and b, for any tensors a and b."""
+    return a**2 * b
+
+
+def multiple_variables(a=2.0, b=3.0, device="cpu"):
+    """Return (a, b, c) with c = a**2 * b, after c.backward() has filled a.grad and b.grad."""
+    device = usable_device(device)
+    a = torch.tensor([real_number("a", a)], device=device, requires_grad=True)
+    b = torch.tensor([real_number("b", b)], device=device, requires_grad=True)
+    c = product(a, b)
+    c.backward()  # one pass backward reaches both leaves
+    return a, b, c
+
+
+def main(argv=None):
+    args = parse_options(__doc__, argv, a=2.0, b=3.0)
+    a, b, c = multiple_variables(args.a, args.b, args.device)
+    va, vb = a.item(), b.item()
+    print(f"Example 2, autograd with several inputs on {args.device}: c = a**2 * b")
+    print(f"a = {va:g}, b = {vb:g}   (leaves, requires_grad={a.requires_grad} and {b.requires_grad})")
+    print(f"c = {c.item():g}   (made by autograd's {type(c.grad_fn).__name__})")
+    print(f"after c.backward(): a.grad = {a.grad.item():g}, b.grad = {b.grad.item():g}")
+    print("by hand:")
+    print(f"  c     = a**2 * b = {num(va)}**2 * {num(vb)} = {va**2 * vb:g}")
+    print(f"  dc/da = 2*a*b = 2*{num(va)}*{num(vb)} = {2 * va * vb:g}")
+    print(f"  dc/db = a**2 = {num(va)}**2 = {va**2:g}")
+    print("checks:")
+    ok = [
+        agree("c", c.item(), va**2 * vb),
+        agree("a.grad = dc/da", a.grad.item(), 2 * va * vb),
+        agree("b.grad = dc/db", b.grad.item(), va**2),
+    ]
+    return 0 if all(ok) else 1
+
+
+# Plumbing, the same in each script of the lesson: check inputs, read options, compare results.
+
+
+def real_number(name, value):
+    """value as a float if it is an int or float that float32 holds; otherwise TypeError/ValueError."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be an int or float, got {value!r}")
+    if not abs(value) <= torch.finfo(torch.float32).max:  # False for nan too
+        raise ValueError(f"{name} must be a finite number within float32 range, got {value!r}")
+    return float(value)
+
+
+def usable_device(device):
+    """device as a torch.device if this machine has it; otherwise TypeError/ValueError naming it."""
+    if not isinstance(device, (str, torch.device)):
+        raise TypeError(f"device must be a str or torch.device, got {device!r}")
+    here = ["cpu"]
+    accelerator = torch.accelerator.current_accelerator(check_available=True)
+    if accelerator is not None:
+        here += [f"{accelerator.type}:{i}" for i in range(torch.accelerator.device_count())]
+    try:
+        wanted = torch.device(device)
+    except RuntimeError:  # not a device name torch knows
+        wanted = None
+    # Check before use: cuda on a CPU-only build, or cuda:7 on one GPU, fails with pages of text.
+    if wanted is None or (wanted.type != "cpu" and f"{wanted.type}:{wanted.index or 0}" not in here):
+        raise ValueError(f"device {str(device)!r} is not available; this machine has {', '.join(here)}")
+    return wanted
+
+
+class OneLineErrors(argparse.ArgumentParser):
+    def error(self, message):  # one line and exit status 2, without argparse's usage block
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def parse_options(doc, argv, **inputs):
+    """Options --NAME for each lesson input (defaults as given) and --device; a bad value exits 2."""
+
+    def checked(check, *name):  # an argparse type: the lesson's own check, its error as argparse's
+        def parse(text):
+            try:
+                return check(*name, float(text)) if name else check(text)
+            except (TypeError, ValueError) as error:
+                raise argparse.ArgumentTypeError(str(error)) from None
+
+        return parse
+
+    parser = OneLineErrors(description=doc.split("\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    for name, default in inputs.items():
+        parser.add_argument(
+            f"--{name}",
+            type=checked(real_number, name),
+            default=default,
+            help=f"value of {name}; a negative one as --{name}=-1e5",
+        )
+    parser.add_argument("--device", type=checked(usable_device), default="cpu", help="cpu, cuda, cuda:1, mps, ...")
+    return parser.parse_args(argv)
+
+
+def num(v):
+    """v as written in a substituted formula: 2 stays 2, -1.5 becomes (-1.5)."""
+    return f"({v:g})" if v < 0 else f"{v:g}"
+
+
+def agree(label, autograd, by_hand):
+    """Print autograd's value beside the hand-derived one; True when they agree (to float32 precision)."""
+    if isinstance(by_hand, float):
+        ok = math.isclose(autograd, by_hand, rel_tol=1e-5, abs_tol=1e-5)
+    else:
+        ok = autograd == by_hand
+    shown = [f"{v:g}" if isinstance(v, float) else str(v) for v in (autograd, by_hand)]
+    print(f"  {label:<20} autograd {shown[0]:<12} by hand {shown[1]:<12} {'agree' if ok else 'DIFFER'}")
+    return ok
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,141 @@
+"""Example 4, disabling gradients: inside torch.no_grad(), operations are not recorded.
+
+Autograd records an operation when grad mode is on and one of its inputs requires grad; the
+result then requires grad too and keeps a grad_fn pointing back into the graph. torch.no_grad()
+turns grad mode off for its block, so nothing is recorded there: the result has
+requires_grad=False and no grad_fn, and no memory is spent on a graph. That is what evaluation
+and inference want. Leaving the block turns grad mode back on.
+
+    y = x * 2      outside no_grad:  y.requires_grad = True,  y.grad_fn = MulBackward0
+    z = x * 3      inside no_grad:   z.requires_grad = False, z.grad_fn = None
+
+Run it:  python 04_disabling_gradients.py [--x 2.0] [--device cpu]
+"""
+
+import argparse
+import math
+import sys
+
+import torch
+
+
+def disabling_gradients(x=2.0, device="cpu"):
+    """Return (y, z): y = x*2 recorded by autograd, z = x*3 computed under torch.no_grad() and not recorded."""
+    x = torch.tensor([real_number("x", x)], device=usable_device(device), requires_grad=True)
+    y = x * 2
+    with torch.no_grad():  # grad mode off: no graph is built for what happens here
+        z = x * 3
+    return y, z
+
+
+def main(argv=None):
+    args = parse_options(__doc__, argv, x=2.0)
+    grad_mode_outside = torch.is_grad_enabled()
+    with torch.no_grad():
+        grad_mode_inside = torch.is_grad_enabled()
+    y, z = disabling_gradients(args.x, args.device)
+    v = torch.tensor(args.x, dtype=torch.float32).item()  # the float32 value autograd worked with
+    x_requires_grad = True  # as disabling_gradients makes x
+    y_by_hand, z_by_hand = grad_mode_outside and x_requires_grad, grad_mode_inside and x_requires_grad
+    print(f"Example 4, disabling gradients on {args.device}")
+    print(f"x = {v:g}   (a leaf, requires_grad={x_requires_grad})")
+    print(f"y = x * 2 = {y.item():g}   outside no_grad: requires_grad={y.requires_grad}, grad_fn={name(y.grad_fn)}")
+    print(f"z = x * 3 = {z.item():g}   inside no_grad:  requires_grad={z.requires_grad}, grad_fn={name(z.grad_fn)}")
+    print(f"grad mode after the with block: {torch.is_grad_enabled()}")
+    print("by hand: a result requires grad when grad mode is on and an input requires grad")
+    print(f"  y: grad mode {grad_mode_outside} and x.requires_grad {x_requires_grad} -> {y_by_hand}")
+    print(f"  z: grad mode {grad_mode_inside} and x.requires_grad {x_requires_grad} -> {z_by_hand}")
+    print("checks:")
+    ok = [
+        agree("y = 2*x", y.item(), 2 * v),
+        agree("z = 3*x", z.item(), 3 * v),
+        agree("y.requires_grad", y.requires_grad, y_by_hand),
+        agree("z.requires_grad", z.requires_grad, z_by_hand),
+        agree("z.grad_fn", name(z.grad_fn), "None"),
+        agree("grad mode after", torch.is_grad_enabled(), grad_mode_outside),
+    ]
+    return 0 if all(ok) else 1
+
+
+def name(node):
+    """A grad_fn's class name (MulBackward0), or None: stable across versions, unlike its repr."""
+    return type(node).__name__ if node is not None else "None"
+
+
+# Plumbing, the same in each script of the lesson: check inputs, read options, compare results.
+
+
+def real_number(name, value):
+    """value as a float if it is an int or float that float32 holds; otherwise TypeError/ValueError."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be an int or float, got {value!r}")
+    if not abs(value) <= torch.finfo(torch.float32).max:  # False for nan too
+        raise ValueError(f"{name} must be a finite number within float32 range, got {value!r}")
+    return float(value)
+
+
+def usable_device(device):
+    """device as a torch.device if this machine has it; otherwise TypeError/ValueError naming it."""
+    if not isinstance(device, (str, torch.device)):
+        raise TypeError(f"device must be a str or torch.device, got {device!r}")
+    here = ["cpu"]
+    accelerator = torch.accelerator.current_accelerator(check_available=True)
+    if accelerator is not None:
+        here += [f"{accelerator.type}:{i}" for i in range(torch.accelerator.device_count())]
+    try:
+        wanted = torch.device(device)
+    except RuntimeError:  # not a device name torch knows
+        wanted = None
+    # Check before use: cuda on a CPU-only build, or cuda:7 on one GPU, fails with pages of text.
+    if wanted is None or (wanted.type != "cpu" and f"{wanted.type}:{wanted.index or 0}" not in here):
+        raise ValueError(f"device {str(device)!r} is not available; this machine has {', '.join(here)}")
+    return wanted
+
+
+class OneLineErrors(argparse.ArgumentParser):
+    def error(self, message):  # one line and exit status 2, without argparse's usage block
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def parse_options(doc, argv, **inputs):
+    """Options --NAME for each lesson input (defaults as given) and --device; a bad value exits 2."""
+
+    def checked(check, *name):  # an argparse type: the lesson's own check, its error as argparse's
+        def parse(text):
+            try:
+                return check(*name, float(text)) if name else check(text)
+            except (TypeError, ValueError) as error:
+                raise argparse.ArgumentTypeError(str(error)) from None
+
+        return parse
+
+    parser = OneLineErrors(description=doc.split("\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    for name, default in inputs.items():
+        parser.add_argument(
+            f"--{name}",
+            type=checked(real_number, name),
+            default=default,
+            help=f"value of {name}; a negative one as --{name}=-1e5",
+        )
+    parser.add_argument("--device", type=checked(usable_device), default="cpu", help="cpu, cuda, cuda:1, mps, ...")
+    return parser.parse_args(argv)
+
+
+def num(v):
+    """v as written in a substituted formula: 2 stays 2, -1.5 becomes (-1.5)."""
+    return f"({v:g})" if v < 0 else f"{v:g}"
+
+
+def agree(label, autograd, by_hand):
+    """Print autograd's value beside the hand-derived one; True when they agree (to float32 precision)."""
+    if isinstance(by_hand, float):
+        ok = math.isclose(autograd, by_hand, rel_tol=1e-5, abs_tol=1e-5)
+    else:
+        ok = autograd == by_hand
+    shown = [f"{v:g}" if isinstance(v, float) else str(v) for v in (autograd, by_hand)]
+    print(f"  {label:<20} autograd {shown[0]:<12} by hand {shown[1]:<12} {'agree' if ok else 'DIFFER'}")
+    return ok
+
+
+if __name__ == "__main__":
+    sys.exit(main())
