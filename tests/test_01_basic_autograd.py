@@ -1,0 +1,76 @@
+"""01_basic_autograd: y = x**2 + 3*x + 1, so dy/dx = 2*x + 3 (7 at x = 2) and y = 11."""
+
+import math
+
+import pytest
+import torch
+from conftest import SWEEP, float32, script
+from torch.testing import assert_close
+
+lesson = script("01")
+
+
+def test_gradient_is_7_and_y_is_11_at_the_lessons_x_of_2():
+    x, y = lesson.basic_autograd()
+    assert x.grad.item() == 7.0
+    assert y.item() == 11.0
+
+
+def test_x_is_a_float32_leaf_of_shape_1_that_requires_grad_and_y_has_a_grad_fn(device):
+    x, y = lesson.basic_autograd(device=device)
+    assert (x.dtype, x.shape, x.is_leaf, x.requires_grad, x.grad_fn) == (torch.float32, (1,), True, True, None)
+    assert (y.shape, y.requires_grad, type(y.grad_fn).__name__) == ((1,), True, "AddBackward0")
+    assert x.device.type == torch.device(device).type
+
+
+@pytest.mark.parametrize("v", SWEEP)
+def test_gradient_equals_2x_plus_3_and_y_equals_the_polynomial(v, device):
+    x, y = lesson.basic_autograd(v, device)
+    assert_close(x.grad, float32(2 * v + 3, device))
+    assert_close(y.detach(), float32(v**2 + 3 * v + 1, device))
+
+
+@pytest.mark.parametrize("v", [-2.5, 0.0, 2.0, 31.0])
+def test_polynomial_backward_passes_gradcheck_in_float64(v):
+    x = torch.tensor([v], dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lesson.polynomial, (x,))
+
+
+def test_polynomial_is_the_lessons_expression():
+    x = torch.tensor([-3.0, 0.0, 2.0, 5.0], dtype=torch.float64)
+    assert_close(lesson.polynomial(x), x * x + 3 * x + 1)
+
+
+def test_calling_twice_builds_fresh_tensors_with_the_same_result():
+    (x1, y1), (x2, y2) = lesson.basic_autograd(3.0), lesson.basic_autograd(3.0)
+    assert x1 is not x2
+    assert (x1.grad.item(), y1.item()) == (x2.grad.item(), y2.item()) == (9.0, 19.0)
+
+
+def test_main_prints_the_lesson_and_exits_0(run):
+    code, out, err = run("01")
+    assert (code, err) == (0, "")
+    assert "x = 2 " in out and "y = 11 " in out
+    assert "after y.backward(): x.grad = 7\n" in out
+    assert "dy/dx = 2*x + 3 = 2*2 + 3 = 7\n" in out
+    assert out.count(" agree\n") == 2 and "DIFFER" not in out
+
+
+def test_main_with_x_3_shows_a_gradient_of_9(run):
+    code, out, _ = run("01", "--x", "3")
+    assert code == 0
+    assert "x.grad = 9\n" in out and "2*3 + 3 = 9\n" in out
+
+
+def test_main_writes_a_negative_x_in_parentheses(run):
+    code, out, _ = run("01", "--x=-1.5")
+    assert code == 0
+    assert "(-1.5)**2 + 3*(-1.5) + 1 = -1.25\n" in out and "2*(-1.5) + 3 = 0\n" in out
+
+
+def test_main_exits_1_when_float32_overflows_and_autograd_differs_from_the_hand_value(run):
+    code, out, err = run("01", "--x", "1e20")  # y = 1e40 is beyond float32: autograd's y is inf
+    assert (code, err) == (1, "")
+    assert "y = inf " in out and "by hand 1e+40" in out
+    assert out.count("DIFFER") == 1
+    assert math.isinf(lesson.basic_autograd(1e20)[1].item())

@@ -1,0 +1,76 @@
+"""02_autograd_multiple_variables: c = a**2 * b, so dc/da = 2*a*b (12) and dc/db = a**2 (4)."""
+
+import itertools
+
+import pytest
+import torch
+from conftest import SWEEP, float32, script
+from torch.testing import assert_close
+
+lesson = script("02")
+
+
+def test_gradients_are_12_and_4_and_c_is_12_at_the_lessons_a_2_b_3():
+    a, b, c = lesson.multiple_variables()
+    assert (a.grad.item(), b.grad.item(), c.item()) == (12.0, 4.0, 12.0)
+
+
+def test_a_and_b_are_float32_leaves_that_require_grad_and_c_has_a_grad_fn(device):
+    a, b, c = lesson.multiple_variables(device=device)
+    for leaf in (a, b):
+        assert (leaf.dtype, leaf.shape, leaf.is_leaf, leaf.requires_grad) == (torch.float32, (1,), True, True)
+    assert type(c.grad_fn).__name__ == "MulBackward0"
+
+
+@pytest.mark.parametrize(("va", "vb"), [*itertools.product([-3.5, 0, 0.5, 2, 1000], [-2, 0, 0.1, 3, 1e4]), (1.5, -2)])
+def test_gradients_equal_2ab_and_a_squared_and_c_equals_a_squared_b(va, vb, device):
+    a, b, c = lesson.multiple_variables(va, vb, device)
+    assert_close(a.grad, float32(2 * va * vb, device))
+    assert_close(b.grad, float32(va**2, device))
+    assert_close(c.detach(), float32(va**2 * vb, device))
+
+
+@pytest.mark.parametrize("v", SWEEP)
+def test_each_gradient_depends_on_both_inputs_as_the_formulas_say(v):
+    # a and b swapped round: a mixed-up formula (2*a*b for b, a**2 for a) would fail here
+    a, b, _ = lesson.multiple_variables(3.0, v)
+    assert_close(a.grad, float32(6 * v))
+    assert_close(b.grad, float32(9.0))
+
+
+@pytest.mark.parametrize(("va", "vb"), [(2.0, 3.0), (-1.5, 0.25), (0.0, -4.0)])
+def test_product_backward_passes_gradcheck_in_float64(va, vb):
+    a = torch.tensor([va], dtype=torch.float64, requires_grad=True)
+    b = torch.tensor([vb], dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lesson.product, (a, b))
+
+
+def test_product_is_the_lessons_expression():
+    a, b = torch.tensor([2.0, -1.0, 3.0]), torch.tensor([3.0, 5.0, -0.5])
+    assert_close(lesson.product(a, b), a * a * b)
+
+
+def test_calling_twice_builds_fresh_tensors_with_the_same_result():
+    first, second = lesson.multiple_variables(), lesson.multiple_variables()
+    assert first[0] is not second[0]
+    assert [t.grad.item() for t in first[:2]] == [t.grad.item() for t in second[:2]] == [12.0, 4.0]
+
+
+def test_main_prints_the_lesson_and_exits_0(run):
+    code, out, err = run("02")
+    assert (code, err) == (0, "")
+    assert "after c.backward(): a.grad = 12, b.grad = 4\n" in out
+    assert "dc/da = 2*a*b = 2*2*3 = 12\n" in out and "dc/db = a**2 = 2**2 = 4\n" in out
+    assert out.count(" agree\n") == 3 and "DIFFER" not in out
+
+
+def test_main_with_a_1_5_and_b_minus_2_shows_minus_6_and_2_25(run):
+    code, out, _ = run("02", "--a", "1.5", "--b", "-2")
+    assert code == 0
+    assert "a.grad = -6, b.grad = 2.25\n" in out and "2*1.5*(-2) = -6\n" in out
+
+
+def test_main_exits_1_when_float32_overflows(run):
+    code, out, _ = run("02", "--a", "1e20", "--b", "1")  # b.grad = a**2 = 1e40 is beyond float32
+    assert code == 1
+    assert out.count("DIFFER") == 2  # c and b.grad; a.grad = 2e20 still fits

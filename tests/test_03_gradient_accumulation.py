@@ -1,0 +1,55 @@
+"""03_gradient_accumulation: x.grad goes 7, 14 (no zeroing), 7 (after zero_()); one graph backs up once."""
+
+import pytest
+import torch
+from conftest import SWEEP, script
+from torch.testing import assert_close
+
+lesson = script("03")
+
+
+def test_gradients_accumulate_7_14_then_7_after_zeroing_at_the_lessons_x_of_2():
+    assert lesson.gradient_accumulation() == [7.0, 14.0, 7.0]
+
+
+@pytest.mark.parametrize("v", SWEEP)
+def test_second_backward_doubles_the_gradient_and_zero_resets_it(v, device):
+    slope = torch.tensor(2 * v + 3, dtype=torch.float32).item()
+    first, second, third = lesson.gradient_accumulation(v, device)
+    assert_close([first, second, third], [slope, 2 * slope, slope], rtol=1.3e-6, atol=1e-5)
+
+
+def test_the_plans_second_backward_on_one_graph_raises():
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        lesson.plan_as_written()
+
+
+def test_the_plans_second_backward_raises_on_every_device(device):
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        lesson.plan_as_written(3.0, device)
+
+
+def test_calling_twice_gives_the_same_three_gradients():
+    assert lesson.gradient_accumulation(-1.0) == lesson.gradient_accumulation(-1.0) == [1.0, 2.0, 1.0]
+
+
+def test_main_prints_the_failure_then_7_14_7_and_exits_0(run):
+    code, out, err = run("03")
+    assert (code, err) == (0, "")
+    assert "RuntimeError: Trying to backward through the graph a second time\n" in out
+    assert "retain_graph=True" in out
+    lines = [line for line in out.splitlines() if line.startswith("x.grad after")]
+    assert [line.split()[-1] for line in lines] == ["7", "14", "7"]
+    assert out.count(" agree\n") == 3 and "DIFFER" not in out
+
+
+def test_main_with_x_minus_1_shows_1_2_1(run):
+    code, out, _ = run("03", "--x=-1")
+    assert code == 0
+    assert [line.split()[-1] for line in out.splitlines() if line.startswith("x.grad after")] == ["1", "2", "1"]
+
+
+def test_main_exits_1_when_the_doubled_gradient_overflows_float32(run):
+    code, out, _ = run("03", "--x", "1e38")  # dy/dx = 2e38 fits float32, 2 * dy/dx = 4e38 does not
+    assert code == 1
+    assert out.count("DIFFER") == 1

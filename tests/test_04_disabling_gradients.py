@@ -1,0 +1,72 @@
+"""04_disabling_gradients: y = x*2 is recorded (requires_grad True); z = x*3 under no_grad is not."""
+
+import pytest
+import torch
+from conftest import SWEEP, float32, script
+from torch.testing import assert_close
+
+lesson = script("04")
+
+
+def test_y_outside_no_grad_requires_grad_and_has_a_grad_fn():
+    y, _ = lesson.disabling_gradients()
+    assert y.requires_grad is True
+    assert type(y.grad_fn).__name__ == "MulBackward0"
+
+
+def test_z_inside_no_grad_does_not_require_grad_and_has_no_grad_fn():
+    _, z = lesson.disabling_gradients()
+    assert z.requires_grad is False
+    assert z.grad_fn is None
+
+
+def test_grad_mode_is_on_again_after_the_call():
+    lesson.disabling_gradients()
+    assert torch.is_grad_enabled()
+
+
+@pytest.mark.parametrize("v", SWEEP)
+def test_values_are_2x_and_3x_whatever_the_flags(v, device):
+    y, z = lesson.disabling_gradients(v, device)
+    assert_close(y.detach(), float32(2 * v, device))
+    assert_close(z, float32(3 * v, device))
+    assert (y.requires_grad, z.requires_grad, z.grad_fn) == (True, False, None)
+
+
+def test_y_backpropagates_a_gradient_of_2_to_x():
+    y, _ = lesson.disabling_gradients()
+    (x,) = [node.variable for node, _ in y.grad_fn.next_functions if node is not None]
+    y.backward()
+    assert x.grad.item() == 2.0
+
+
+def test_x_times_2_passes_gradcheck_in_float64():
+    x = torch.tensor([2.0], dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t: t * 2, (x,))
+
+
+def test_z_backward_raises_because_nothing_was_recorded():
+    _, z = lesson.disabling_gradients()
+    with pytest.raises(RuntimeError, match="does not require grad and does not have a grad_fn"):
+        z.backward()
+
+
+def test_calling_twice_gives_the_same_values_and_flags():
+    (y1, z1), (y2, z2) = lesson.disabling_gradients(), lesson.disabling_gradients()
+    assert y1 is not y2
+    assert (y1.item(), z1.item(), y1.requires_grad, z1.requires_grad) == (y2.item(), z2.item(), True, False)
+
+
+def test_main_prints_the_flags_and_exits_0(run):
+    code, out, err = run("04")
+    assert (code, err) == (0, "")
+    assert "y = x * 2 = 4   outside no_grad: requires_grad=True, grad_fn=MulBackward0\n" in out
+    assert "z = x * 3 = 6   inside no_grad:  requires_grad=False, grad_fn=None\n" in out
+    assert "grad mode after the with block: True\n" in out
+    assert out.count(" agree\n") == 6 and "DIFFER" not in out
+
+
+def test_main_exits_1_when_float32_overflows(run):
+    code, out, _ = run("04", "--x", "2e38")  # 2*x and 3*x are beyond float32
+    assert code == 1
+    assert out.count("DIFFER") == 2
