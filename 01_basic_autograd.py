@@ -8,6 +8,14 @@ By hand, the power rule and the sum rule give
     y     = x**2 + 3*x + 1          at x = 2:  4 + 6 + 1 = 11
     dy/dx = 2*x + 3                 at x = 2:  2*2 + 3   = 7
 
+What the number means: dy/dx is the slope of y at x, how much y changes per unit change of x.
+The central difference (y(x + h) - y(x - h)) / (2*h) measures that slope without autograd; for a
+polynomial of degree 2 it is exact, up to rounding.
+
+backward() with no argument needs an output of one element. For several outputs at once
+(ys = y at several xs) it raises "grad can be implicitly created only for scalar outputs"; sum them
+first, ys.sum().backward(), which gives each x its own dy/dx, as ys.backward(torch.ones_like(ys)) does.
+
 Run it:  python 01_basic_autograd.py [--x 2.0] [--device cpu]
 """
 
@@ -31,6 +39,32 @@ def basic_autograd(x=2.0, device="cpu"):
     return x, y
 
 
+def central_difference(x=2.0, h=None):
+    """Return (slope, h, y(x + h), y(x - h)): the slope (y(x + h) - y(x - h)) / (2*h) measured without autograd.
+
+    In float64, since the subtraction cancels most digits; h defaults to 1e-3 * max(1, |x|).
+    """
+    x = real_number("x", x)
+    h = 1e-3 * max(1.0, abs(x)) if h is None else real_number("h", h)
+    around = torch.tensor([x + h, x - h], dtype=torch.float64)
+    above, below = polynomial(around).tolist()
+    return (above - below) / (2 * h), h, above, below
+
+
+def several_outputs(x=2.0, device="cpu"):
+    """Return (xs, ys) for xs = [x, x+1, x+2], after ys.sum().backward() has filled xs.grad with 2*xs + 3."""
+    xs = (torch.arange(3.0, device=usable_device(device)) + real_number("x", x)).requires_grad_()
+    ys = polynomial(xs)
+    ys.sum().backward()  # d(sum of ys)/d(xs[i]) = dy/dx at xs[i]: each x gets its own gradient
+    return xs, ys
+
+
+def several_outputs_without_gradient(x=2.0, device="cpu"):
+    """ys.backward() on three outputs, with no gradient argument: raises RuntimeError."""
+    xs = (torch.arange(3.0, device=usable_device(device)) + real_number("x", x)).requires_grad_()
+    polynomial(xs).backward()  # three outputs: which gradient should start the backward pass?
+
+
 def main(argv=None):
     args = parse_options(__doc__, argv, x=2.0)
     x, y = basic_autograd(args.x, args.device)
@@ -42,12 +76,30 @@ def main(argv=None):
     print("by hand:")
     print(f"  y     = x**2 + 3*x + 1 = {num(v)}**2 + 3*{num(v)} + 1 = {v**2 + 3 * v + 1:g}")
     print(f"  dy/dx = 2*x + 3 = 2*{num(v)} + 3 = {2 * v + 3:g}")
+    slope, h, above, below = central_difference(v)
+    print(f"what it means, the slope of y at x, measured with h = {h:g} (float64):")
+    print(f"  (y(x + h) - y(x - h)) / (2*h) = ({above:.10g} - {below:.10g}) / {2 * h:g} = {slope:.10g}")
+    xs, ys = several_outputs(args.x, args.device)
+    print(f"several outputs: xs = {show(xs.tolist())}, ys = xs**2 + 3*xs + 1 = {show(ys.tolist())}")
+    try:
+        several_outputs_without_gradient(args.x, args.device)
+        print("  ys.backward() ran")
+    except RuntimeError as error:
+        print(f"  ys.backward() raises RuntimeError: {error}")
+    print(f"  ys.sum().backward() gives each x its own dy/dx: xs.grad = {show(xs.grad.tolist())}")
     print("checks:")
     ok = [
         agree("y", y.item(), v**2 + 3 * v + 1),
         agree("x.grad = dy/dx", x.grad.item(), 2 * v + 3),
+        agree("x.grad = slope", x.grad.item(), slope),
     ]
+    ok += [agree(f"xs.grad[{i}] = 2*xs+3", xs.grad[i].item(), 2 * xs[i].item() + 3) for i in range(len(xs))]
     return 0 if all(ok) else 1
+
+
+def show(values):
+    """Numbers as [1, 2, 3]: short, and stable across versions, unlike a tensor's repr."""
+    return "[" + ", ".join(f"{v:g}" for v in values) + "]"
 
 
 # Plumbing, the same in each script of the lesson: check inputs, read options, compare results.
@@ -121,7 +173,7 @@ def agree(label, autograd, by_hand):
     else:
         ok = autograd == by_hand
     shown = [f"{v:g}" if isinstance(v, float) else str(v) for v in (autograd, by_hand)]
-    print(f"  {label:<20} autograd {shown[0]:<12} by hand {shown[1]:<12} {'agree' if ok else 'DIFFER'}")
+    print(f"  {label:<26} autograd {shown[0]:<12} by hand {shown[1]:<12} {'agree' if ok else 'DIFFER'}")
     return ok
 
 

@@ -8,6 +8,10 @@ By hand, treating the other variable as a constant:
     dc/da = 2*a*b          at a = 2, b = 3:  2*2*3 = 12
     dc/db = a**2           at a = 2:         2**2  = 4
 
+torch.autograd.grad(c, (a, b)) computes the same two derivatives and returns them instead:
+a.grad and b.grad stay None. It is the form to use when the gradients are values to compute with
+(a gradient penalty, a derivative of a derivative) rather than updates for an optimizer.
+
 Run it:  python 02_autograd_multiple_variables.py [--a 2.0] [--b 3.0] [--device cpu]
 """
 
@@ -33,6 +37,14 @@ def multiple_variables(a=2.0, b=3.0, device="cpu"):
     return a, b, c
 
 
+def gradients_returned(a=2.0, b=3.0, device="cpu"):
+    """Return (a, b, (dc/da, dc/db)) from torch.autograd.grad(c, (a, b)), which leaves a.grad and b.grad None."""
+    device = usable_device(device)
+    a = torch.tensor([real_number("a", a)], device=device, requires_grad=True)
+    b = torch.tensor([real_number("b", b)], device=device, requires_grad=True)
+    return a, b, torch.autograd.grad(product(a, b), (a, b))
+
+
 def main(argv=None):
     args = parse_options(__doc__, argv, a=2.0, b=3.0)
     a, b, c = multiple_variables(args.a, args.b, args.device)
@@ -45,11 +57,17 @@ def main(argv=None):
     print(f"  c     = a**2 * b = {num(va)}**2 * {num(vb)} = {va**2 * vb:g}")
     print(f"  dc/da = 2*a*b = 2*{num(va)}*{num(vb)} = {2 * va * vb:g}")
     print(f"  dc/db = a**2 = {num(va)}**2 = {va**2:g}")
+    fresh_a, fresh_b, (grad_a, grad_b) = gradients_returned(args.a, args.b, args.device)
+    print(f"torch.autograd.grad(c, (a, b)) on fresh a and b returns ({grad_a.item():g}, {grad_b.item():g})")
+    print(f"  and leaves a.grad = {fresh_a.grad}, b.grad = {fresh_b.grad}")
     print("checks:")
     ok = [
         agree("c", c.item(), va**2 * vb),
         agree("a.grad = dc/da", a.grad.item(), 2 * va * vb),
         agree("b.grad = dc/db", b.grad.item(), va**2),
+        agree("grad(c, a) = dc/da", grad_a.item(), 2 * va * vb),
+        agree("grad(c, b) = dc/db", grad_b.item(), va**2),
+        agree("a.grad, b.grad", (fresh_a.grad, fresh_b.grad), (None, None)),
     ]
     return 0 if all(ok) else 1
 
@@ -125,7 +143,7 @@ def agree(label, autograd, by_hand):
     else:
         ok = autograd == by_hand
     shown = [f"{v:g}" if isinstance(v, float) else str(v) for v in (autograd, by_hand)]
-    print(f"  {label:<20} autograd {shown[0]:<12} by hand {shown[1]:<12} {'agree' if ok else 'DIFFER'}")
+    print(f"  {label:<26} autograd {shown[0]:<12} by hand {shown[1]:<12} {'agree' if ok else 'DIFFER'}")
     return ok
 
 

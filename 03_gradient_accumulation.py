@@ -9,6 +9,16 @@ y = x**2 + 3*x + 1 and dy/dx = 2*x + 3 (7 at x = 2), three calls show it:
 
 This is why a training loop calls optimizer.zero_grad() before each loss.backward().
 
+Why add at all: a sum's gradient is the sum of the gradients. A loss summed over a batch, say
+L(x) = sum over s in the batch of (x - s)**2 with dL/dx = 2 * sum(x - s), gets the same x.grad
+whether backward() runs once on the whole batch or once per half, one after the other, with no
+zeroing in between. That is how a batch too large for memory is trained in pieces.
+
+Two ways to reset: x.grad.zero_() writes zeros into the same tensor; x.grad = None drops it, and
+the next backward() makes a new one. optimizer.zero_grad() does the second by default
+(set_to_none=True, since PyTorch 2.0): nothing to write, and None tells "no gradient yet" apart
+from a gradient of 0.
+
 The plan calls y.backward() twice on the same y. That fails as written: the first call frees the
 values the graph saved for the backward pass. retain_graph=True keeps them, as the official
 tutorial does; a training loop instead rebuilds y from x before each call.
@@ -17,6 +27,7 @@ Run it:  python 03_gradient_accumulation.py [--x 2.0] [--device cpu]
 """
 
 import argparse
+import inspect
 import math
 import sys
 
@@ -51,6 +62,40 @@ def plan_as_written(x=2.0, device="cpu"):
     y.backward()  # needs them: raises
 
 
+BATCH = (1.0, 2.0, 3.0, 4.0)  # the data s of the batch example
+
+
+def batch_in_halves(x=2.0, device="cpu"):
+    """For L = sum of (x - s)**2 over BATCH, return x.grad after backward() on its 1st half, after the 2nd
+    half too (no zeroing), and after one backward() on the whole batch."""
+    device = usable_device(device)
+    batch = torch.tensor(BATCH, device=device)
+    x = torch.tensor([real_number("x", x)], device=device, requires_grad=True)
+    ((x - batch[:2]) ** 2).sum().backward()
+    first_half = x.grad.item()
+    ((x - batch[2:]) ** 2).sum().backward()  # no zeroing: the 2nd half's gradient adds to the 1st's
+    halves = x.grad.item()
+    x.grad = None
+    ((x - batch) ** 2).sum().backward()
+    return first_half, halves, x.grad.item()
+
+
+def two_resets(x=2.0, device="cpu"):
+    """Reset x.grad both ways. Returns (after zero_(): its value and whether the next backward reused the tensor,
+    after = None: whether x.grad is None, then the next backward's x.grad)."""
+    x = torch.tensor([real_number("x", x)], device=usable_device(device), requires_grad=True)
+    polynomial(x).backward()
+    kept = x.grad
+    x.grad.zero_()  # zeros written into the same tensor
+    zeroed = x.grad.item()
+    polynomial(x).backward()
+    reused = x.grad is kept  # backward added into the tensor that zero_() kept
+    x.grad = None  # the tensor is dropped
+    dropped = x.grad is None
+    polynomial(x).backward()  # and a new one is made
+    return zeroed, reused, dropped, x.grad.item()
+
+
 def main(argv=None):
     args = parse_options(__doc__, argv, x=2.0)
     first, second, third = gradient_accumulation(args.x, args.device)
@@ -68,13 +113,35 @@ def main(argv=None):
     print(f"x.grad after the 1st y.backward():             {first:g}")
     print(f"x.grad after a 2nd, without zeroing:           {second:g}")
     print(f"x.grad after x.grad.zero_() and a 3rd:         {third:g}")
+    first_half, halves, whole = batch_in_halves(args.x, args.device)
+    n, total = len(BATCH), sum(BATCH)
+    print(f"why it adds: L = sum of (x - s)**2 over the batch s = {show(BATCH)}, dL/dx = 2*(n*x - sum(s))")
+    print(f"  backward() on the 1st half, then on the 2nd, no zeroing:   x.grad = {first_half:g}, then {halves:g}")
+    print(f"  backward() on the whole batch at once:                      x.grad = {whole:g}")
+    print(f"  by hand: 2*({n}*{num(v)} - {total:g}) = {2 * (n * v - total):g}")
+    zeroed, reused, dropped, after_none = two_resets(args.x, args.device)
+    print("two resets:")
+    print(f"  x.grad.zero_(): x.grad = {zeroed:g}, and the next backward() adds into the same tensor: {reused}")
+    print(f"  x.grad = None:  x.grad is None: {dropped}, and the next backward() makes a new one: {after_none:g}")
+    default = inspect.signature(torch.optim.Optimizer.zero_grad).parameters["set_to_none"].default
+    print(f"  optimizer.zero_grad() uses set_to_none={default} by default")
     print("checks:")
     ok = [
         agree("1st: dy/dx", first, slope),
         agree("2nd: dy/dx + dy/dx", second, slope + slope),
         agree("3rd: 0 + dy/dx", third, 0 + slope),
+        agree("halves: dL/dx", halves, 2 * (n * v - total)),
+        agree("whole: dL/dx", whole, 2 * (n * v - total)),
+        agree("after zero_()", zeroed, 0.0),
+        agree("same tensor reused", reused, True),
+        agree("= None, then dy/dx", after_none, slope),
     ]
     return 0 if all(ok) else 1
+
+
+def show(values):
+    """Numbers as [1, 2, 3]: short, and stable across versions, unlike a tensor's repr."""
+    return "[" + ", ".join(f"{v:g}" for v in values) + "]"
 
 
 # Plumbing, the same in each script of the lesson: check inputs, read options, compare results.
@@ -148,7 +215,7 @@ def agree(label, autograd, by_hand):
     else:
         ok = autograd == by_hand
     shown = [f"{v:g}" if isinstance(v, float) else str(v) for v in (autograd, by_hand)]
-    print(f"  {label:<20} autograd {shown[0]:<12} by hand {shown[1]:<12} {'agree' if ok else 'DIFFER'}")
+    print(f"  {label:<26} autograd {shown[0]:<12} by hand {shown[1]:<12} {'agree' if ok else 'DIFFER'}")
     return ok
 
 

@@ -9,6 +9,18 @@ and inference want. Leaving the block turns grad mode back on.
     y = x * 2      outside no_grad:  y.requires_grad = True,  y.grad_fn = MulBackward0
     z = x * 3      inside no_grad:   z.requires_grad = False, z.grad_fn = None
 
+Other ways to get a result autograd does not track, and one to track again:
+
+    x.detach() * 3                         a view of x's data that does not require grad
+    torch.inference_mode()                 like no_grad, faster; its results can never join a graph
+    torch.set_grad_enabled(False)          grad mode as a switch: set_grad_enabled(is_training)
+    @torch.no_grad() on a function         the whole function runs with grad mode off
+    torch.enable_grad() inside no_grad     turns grad mode back on for its own block
+
+None of them changes x: x.requires_grad stays True. And a result that was not tracked has no
+graph to go back through: z.backward() raises "element 0 of tensors does not require grad and
+does not have a grad_fn".
+
 Run it:  python 04_disabling_gradients.py [--x 2.0] [--device cpu]
 """
 
@@ -28,6 +40,28 @@ def disabling_gradients(x=2.0, device="cpu"):
     return y, z
 
 
+@torch.no_grad()
+def triple_untracked(t):
+    """Return t * 3 and the grad mode it ran in: torch.no_grad() as a decorator covers the whole call."""
+    return t * 3, torch.is_grad_enabled()
+
+
+def other_ways(x=2.0, device="cpu"):
+    """Return {way: (x * 3 computed that way, grad mode then, whether its input required grad then)}."""
+    x = torch.tensor([real_number("x", x)], device=usable_device(device), requires_grad=True)
+    detached = x.detach()  # x's data, outside the graph
+    results = {"x.detach() * 3": (detached * 3, torch.is_grad_enabled(), detached.requires_grad)}
+    with torch.inference_mode():
+        results["inference_mode()"] = (x * 3, torch.is_grad_enabled(), x.requires_grad)
+    with torch.set_grad_enabled(False):
+        results["set_grad_enabled(False)"] = (x * 3, torch.is_grad_enabled(), x.requires_grad)
+    results["@torch.no_grad() function"] = (*triple_untracked(x), x.requires_grad)
+    with torch.no_grad():
+        with torch.enable_grad():  # grad mode on again, inside no_grad
+            results["enable_grad() in no_grad"] = (x * 3, torch.is_grad_enabled(), x.requires_grad)
+    return results
+
+
 def main(argv=None):
     args = parse_options(__doc__, argv, x=2.0)
     grad_mode_outside = torch.is_grad_enabled()
@@ -45,6 +79,18 @@ def main(argv=None):
     print("by hand: a result requires grad when grad mode is on and an input requires grad")
     print(f"  y: grad mode {grad_mode_outside} and x.requires_grad {x_requires_grad} -> {y_by_hand}")
     print(f"  z: grad mode {grad_mode_inside} and x.requires_grad {x_requires_grad} -> {z_by_hand}")
+    results = other_ways(args.x, args.device)
+    print("other ways, each computing x * 3 (tracked, by hand, when grad mode is on and its input requires grad):")
+    for way, (result, grad_mode, input_requires_grad) in results.items():
+        print(
+            f"  {way:<26} grad mode {grad_mode!s:<5}  input requires grad {input_requires_grad!s:<5}"
+            f"  -> requires_grad={result.requires_grad}, grad_fn={name(result.grad_fn)}"
+        )
+    try:
+        z.backward()
+        print("z.backward() ran")
+    except RuntimeError as error:
+        print(f"z.backward() raises RuntimeError: {error}")
     print("checks:")
     ok = [
         agree("y = 2*x", y.item(), 2 * v),
@@ -53,6 +99,10 @@ def main(argv=None):
         agree("z.requires_grad", z.requires_grad, z_by_hand),
         agree("z.grad_fn", name(z.grad_fn), "None"),
         agree("grad mode after", torch.is_grad_enabled(), grad_mode_outside),
+    ]
+    ok += [
+        agree(way, result.requires_grad, mode and input_requires)
+        for way, (result, mode, input_requires) in results.items()
     ]
     return 0 if all(ok) else 1
 
@@ -133,7 +183,7 @@ def agree(label, autograd, by_hand):
     else:
         ok = autograd == by_hand
     shown = [f"{v:g}" if isinstance(v, float) else str(v) for v in (autograd, by_hand)]
-    print(f"  {label:<20} autograd {shown[0]:<12} by hand {shown[1]:<12} {'agree' if ok else 'DIFFER'}")
+    print(f"  {label:<26} autograd {shown[0]:<12} by hand {shown[1]:<12} {'agree' if ok else 'DIFFER'}")
     return ok
 
 

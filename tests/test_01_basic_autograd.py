@@ -53,7 +53,10 @@ def test_main_prints_the_lesson_and_exits_0(run):
     assert "x = 2 " in out and "y = 11 " in out
     assert "after y.backward(): x.grad = 7\n" in out
     assert "dy/dx = 2*x + 3 = 2*2 + 3 = 7\n" in out
-    assert out.count(" agree\n") == 2 and "DIFFER" not in out
+    assert "(y(x + h) - y(x - h)) / (2*h) = (11.014004 - 10.986004) / 0.004 = 7\n" in out
+    assert "ys.backward() raises RuntimeError: grad can be implicitly created only for scalar outputs\n" in out
+    assert "xs.grad = [7, 9, 11]\n" in out
+    assert out.count(" agree\n") == 6 and "DIFFER" not in out
 
 
 def test_main_with_x_3_shows_a_gradient_of_9(run):
@@ -74,3 +77,40 @@ def test_main_exits_1_when_float32_overflows_and_autograd_differs_from_the_hand_
     assert "y = inf " in out and "by hand 1e+40" in out
     assert out.count("DIFFER") == 1
     assert math.isinf(lesson.basic_autograd(1e20)[1].item())
+
+
+@pytest.mark.parametrize("v", SWEEP)
+def test_the_central_difference_measures_the_same_slope_2x_plus_3(v):
+    slope, h, above, below = lesson.central_difference(v)
+    assert slope == pytest.approx(2 * v + 3, rel=1e-7, abs=1e-6)
+    assert h == 1e-3 * max(1, abs(v))
+    assert (above, below) == (
+        pytest.approx((v + h) ** 2 + 3 * (v + h) + 1),
+        pytest.approx((v - h) ** 2 + 3 * (v - h) + 1),
+    )
+
+
+def test_the_central_difference_takes_the_step_it_is_given():
+    slope, h, above, below = lesson.central_difference(2.0, h=0.5)
+    assert (slope, h, above, below) == (7.0, 0.5, 14.75, 7.75)
+
+
+@pytest.mark.parametrize("v", [-4.0, -1.5, 0.0, 2.0, 1e3])
+def test_sum_then_backward_gives_each_of_several_xs_its_own_gradient(v, device):
+    xs, ys = lesson.several_outputs(v, device)
+    assert_close(xs.detach(), torch.tensor([v, v + 1, v + 2], device=device))
+    assert_close(ys.detach(), torch.tensor([(v + i) ** 2 + 3 * (v + i) + 1 for i in range(3)], device=device))
+    assert_close(xs.grad, torch.tensor([2 * (v + i) + 3 for i in range(3)], device=device))
+
+
+def test_sum_then_backward_equals_backward_with_a_gradient_of_ones():
+    xs, _ = lesson.several_outputs(2.0)
+    other = xs.detach().clone().requires_grad_()
+    ys = lesson.polynomial(other)
+    ys.backward(torch.ones_like(ys))
+    assert_close(xs.grad, other.grad)
+
+
+def test_backward_on_several_outputs_without_a_gradient_raises(device):
+    with pytest.raises(RuntimeError, match="grad can be implicitly created only for scalar outputs"):
+        lesson.several_outputs_without_gradient(2.0, device)

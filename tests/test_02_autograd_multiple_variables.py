@@ -61,7 +61,9 @@ def test_main_prints_the_lesson_and_exits_0(run):
     assert (code, err) == (0, "")
     assert "after c.backward(): a.grad = 12, b.grad = 4\n" in out
     assert "dc/da = 2*a*b = 2*2*3 = 12\n" in out and "dc/db = a**2 = 2**2 = 4\n" in out
-    assert out.count(" agree\n") == 3 and "DIFFER" not in out
+    assert "torch.autograd.grad(c, (a, b)) on fresh a and b returns (12, 4)\n" in out
+    assert "and leaves a.grad = None, b.grad = None\n" in out
+    assert out.count(" agree\n") == 6 and "DIFFER" not in out
 
 
 def test_main_with_a_1_5_and_b_minus_2_shows_minus_6_and_2_25(run):
@@ -73,4 +75,12 @@ def test_main_with_a_1_5_and_b_minus_2_shows_minus_6_and_2_25(run):
 def test_main_exits_1_when_float32_overflows(run):
     code, out, _ = run("02", "--a", "1e20", "--b", "1")  # b.grad = a**2 = 1e40 is beyond float32
     assert code == 1
-    assert out.count("DIFFER") == 2  # c and b.grad; a.grad = 2e20 still fits
+    assert out.count("DIFFER") == 3  # c, b.grad and grad(c, b); the gradients for a, 2e20, still fit
+
+
+@pytest.mark.parametrize(("va", "vb"), [(2.0, 3.0), (1.5, -2.0), (-3.0, 0.5), (0.0, 7.0)])
+def test_autograd_grad_returns_2ab_and_a_squared_and_leaves_grad_none(va, vb, device):
+    a, b, (grad_a, grad_b) = lesson.gradients_returned(va, vb, device)
+    assert_close(grad_a, float32(2 * va * vb, device))
+    assert_close(grad_b, float32(va**2, device))
+    assert (a.grad, b.grad) == (None, None)

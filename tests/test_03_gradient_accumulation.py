@@ -1,5 +1,7 @@
 """03_gradient_accumulation: x.grad goes 7, 14 (no zeroing), 7 (after zero_()); one graph backs up once."""
 
+import inspect
+
 import pytest
 import torch
 from conftest import SWEEP, script
@@ -40,7 +42,11 @@ def test_main_prints_the_failure_then_7_14_7_and_exits_0(run):
     assert "retain_graph=True" in out
     lines = [line for line in out.splitlines() if line.startswith("x.grad after")]
     assert [line.split()[-1] for line in lines] == ["7", "14", "7"]
-    assert out.count(" agree\n") == 3 and "DIFFER" not in out
+    assert "x.grad = 2, then -4\n" in out and "by hand: 2*(4*2 - 10) = -4\n" in out
+    assert "x.grad.zero_(): x.grad = 0, and the next backward() adds into the same tensor: True\n" in out
+    assert "x.grad = None:  x.grad is None: True, and the next backward() makes a new one: 7\n" in out
+    assert "optimizer.zero_grad() uses set_to_none=True by default\n" in out
+    assert out.count(" agree\n") == 8 and "DIFFER" not in out
 
 
 def test_main_with_x_minus_1_shows_1_2_1(run):
@@ -52,4 +58,27 @@ def test_main_with_x_minus_1_shows_1_2_1(run):
 def test_main_exits_1_when_the_doubled_gradient_overflows_float32(run):
     code, out, _ = run("03", "--x", "1e38")  # dy/dx = 2e38 fits float32, 2 * dy/dx = 4e38 does not
     assert code == 1
-    assert out.count("DIFFER") == 1
+    differ = [line.split()[0] for line in out.splitlines() if line.endswith("DIFFER")]
+    assert differ == ["2nd:", "halves:", "whole:"]  # 1st and 3rd, 2e38, still fit
+
+
+@pytest.mark.parametrize("v", [-3.0, 0.0, 0.5, 2.0, 1e3])
+def test_two_halves_of_a_batch_add_up_to_the_whole_batchs_gradient(v, device):
+    first_half, halves, whole = lesson.batch_in_halves(v, device)
+    assert_close([first_half, halves, whole], [2 * (2 * v - 3), 2 * (4 * v - 10), 2 * (4 * v - 10)])
+
+
+def test_the_batch_is_the_one_the_lesson_prints():
+    assert lesson.BATCH == (1.0, 2.0, 3.0, 4.0)
+
+
+@pytest.mark.parametrize("v", [-1.0, 2.0, 10.0])
+def test_zero_keeps_the_tensor_and_none_drops_it_and_both_leave_the_next_gradient_alone(v, device):
+    zeroed, reused, dropped, after_none = lesson.two_resets(v, device)
+    assert (zeroed, reused, dropped) == (0.0, True, True)
+    assert after_none == pytest.approx(2 * v + 3)
+
+
+def test_optimizer_zero_grad_sets_gradients_to_none_by_default():
+    # Read from the signature, as the script does: making an optimizer imports torch._dynamo (a second).
+    assert inspect.signature(torch.optim.Optimizer.zero_grad).parameters["set_to_none"].default is True

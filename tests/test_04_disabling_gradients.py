@@ -1,5 +1,7 @@
 """04_disabling_gradients: y = x*2 is recorded (requires_grad True); z = x*3 under no_grad is not."""
 
+import re
+
 import pytest
 import torch
 from conftest import SWEEP, float32, script
@@ -63,10 +65,44 @@ def test_main_prints_the_flags_and_exits_0(run):
     assert "y = x * 2 = 4   outside no_grad: requires_grad=True, grad_fn=MulBackward0\n" in out
     assert "z = x * 3 = 6   inside no_grad:  requires_grad=False, grad_fn=None\n" in out
     assert "grad mode after the with block: True\n" in out
-    assert out.count(" agree\n") == 6 and "DIFFER" not in out
+    assert re.search(
+        r"enable_grad\(\) in no_grad +grad mode True +input requires grad True +-> requires_grad=True", out
+    )
+    assert "z.backward() raises RuntimeError: element 0 of tensors does not require grad" in out
+    assert out.count(" agree\n") == 11 and "DIFFER" not in out
 
 
 def test_main_exits_1_when_float32_overflows(run):
     code, out, _ = run("04", "--x", "2e38")  # 2*x and 3*x are beyond float32
     assert code == 1
     assert out.count("DIFFER") == 2
+
+
+# way: (grad mode during it, its input requires grad, the result requires grad)
+OTHER_WAYS = {
+    "x.detach() * 3": (True, False, False),
+    "inference_mode()": (False, True, False),
+    "set_grad_enabled(False)": (False, True, False),
+    "@torch.no_grad() function": (False, True, False),
+    "enable_grad() in no_grad": (True, True, True),
+}
+
+
+def test_each_other_way_tracks_only_with_grad_mode_on_and_an_input_that_requires_grad(device):
+    results = lesson.other_ways(2.0, device)
+    assert list(results) == list(OTHER_WAYS)
+    for way, (result, grad_mode, input_requires_grad) in results.items():
+        assert (grad_mode, input_requires_grad, result.requires_grad) == OTHER_WAYS[way], way
+        assert (result.grad_fn is not None) == result.requires_grad, way
+        assert result.item() == 6.0, way
+
+
+def test_inference_mode_marks_its_result_as_an_inference_tensor():
+    result, _, _ = lesson.other_ways()["inference_mode()"]
+    assert result.is_inference()
+
+
+def test_the_no_grad_decorator_turns_grad_mode_off_only_during_the_call():
+    t = torch.tensor([2.0], requires_grad=True)
+    result, grad_mode = lesson.triple_untracked(t)
+    assert (result.item(), result.requires_grad, grad_mode, torch.is_grad_enabled()) == (6.0, False, False, True)
