@@ -1,20 +1,42 @@
-"""Example 5 (optional), grad_fn: every tensor made by a recorded operation points back to it.
+"""Example 5 (optional), grad_fn: the graph autograd records, and the chain rule that walks it.
 
-y = x**2 + 3*x + 1 is built by autograd as a graph of backward nodes. y.grad_fn is the node of
-the last operation (the final "+ 1", an AddBackward0); its next_functions lead to the nodes of the
-earlier operations, down to AccumulateGrad, which adds the result into x.grad. A leaf such as x,
-made by the user rather than by an operation, has grad_fn None.
+Every tensor made by a recorded operation points back to it: y.grad_fn is the backward node of the
+operation that made y. y = x**2 + 3*x + 1 is recorded as
 
     y = ((x**2) + (3*x)) + 1
-    AddBackward0 -> AddBackward0 -> PowBackward0 -> AccumulateGrad (x)
-                                 -> MulBackward0 -> AccumulateGrad (x)
+
+    AddBackward0                 y = (...) + 1, the last operation: y.grad_fn
+      AddBackward0               (x**2) + (3*x)
+        PowBackward0             x**2
+          AccumulateGrad  (x)    where x's gradient is collected into x.grad
+        MulBackward0             3*x
+          AccumulateGrad  (x)    x again: a leaf reached along two paths
+          None                   the constant 3: no gradient flows to it
+      None                       the constant 1
+
+Each node's next_functions lead to the nodes of its inputs. A leaf such as x, made by us rather than
+by an operation, has grad_fn None; is_leaf tells the two kinds apart.
+
+backward() is the chain rule run over this graph. From the root, seeded with dy/dy = 1, each node
+receives the gradient of y with respect to its output, multiplies it by its local derivative, and
+passes the product to each input; where two paths meet, the gradients add:
+
+    dy/dx = 1 * (1 * 2*x)  +  1 * (1 * 3)  =  2*x + 3  =  7 at x = 2
+            via PowBackward0   via MulBackward0
+
+chain_rule_by_hand() does that walk in plain Python, calling each node itself, without backward().
+
+backward() keeps gradients for leaves only: y.grad stays None (and PyTorch warns when it is read)
+unless y.retain_grad() was called before backward().
 
 Run it:  python 05_optional_grad_fn.py [--x 2.0] [--device cpu]
 """
 
 import argparse
+import collections
 import math
 import sys
+import warnings
 
 import torch
 
@@ -30,22 +52,133 @@ def grad_fn_demo(x=2.0, device="cpu"):
     return x, polynomial(x)
 
 
+def backward_graph(tensor, names=None):
+    """The backward graph under tensor as an indented text tree, root first, one node a line.
+
+    Leaves are named from names ({"x": x, ...}) where given, else by their shape.
+    """
+    if tensor.grad_fn is None:
+        kind = "a leaf that requires grad" if tensor.requires_grad else "a tensor autograd does not track"
+        return f"no backward graph: {kind} has grad_fn None"
+    names = names or {}
+    lines, stack = [], [(tensor.grad_fn, 0)]
+    while stack:  # depth first, without recursion: deep graphs exceed Python's recursion limit
+        node, depth = stack.pop()
+        indent = "  " * depth
+        if node is None:
+            lines.append(f"{indent}None  (a constant: no gradient flows to it)")
+            continue
+        line = f"{indent}{name(node)}"
+        if hasattr(node, "variable"):  # AccumulateGrad holds the leaf it adds the gradient into
+            leaf = node.variable
+            line += f"  ({next((n for n, t in names.items() if t is leaf), f'a leaf of shape {list(leaf.shape)}')})"
+        lines.append(line)
+        stack.extend((child, depth + 1) for child, _ in reversed(node.next_functions))
+    return "\n".join(lines)
+
+
+def chain_rule_by_hand(output, on_step=None):
+    """Return {leaf: d(output)/d(leaf)} for every leaf under output that requires grad, without backward().
+
+    It walks the recorded graph as backward() does, in plain Python: a node runs once every path into
+    it has delivered its gradient; calling it with that gradient returns the gradients for its inputs
+    (incoming gradient times local derivative); gradients meeting at an input add up. .grad is never
+    touched. on_step(node, gradients in, gradients out), if given, sees each node as it runs.
+    """
+    if output.grad_fn is None:
+        raise ValueError("output has no grad_fn: autograd recorded no graph under it")
+    if output.numel() != 1:
+        raise ValueError(f"output must hold one element, as for backward() without a gradient, not {output.numel()}")
+    # How many edges lead into each node: it may run only when all of them have delivered.
+    waiting, stack = collections.Counter(), [output.grad_fn]
+    while stack:
+        for child, _ in stack.pop().next_functions:
+            if child is not None:
+                waiting[child] += 1
+                if waiting[child] == 1:  # first visit
+                    stack.append(child)
+    arrived = {output.grad_fn: {0: torch.ones_like(output)}}  # node -> {its input number: gradient}; dy/dy = 1
+    ready, leaves = collections.deque([output.grad_fn]), {}
+    with torch.no_grad():  # as in backward(): computing gradients builds no graph of its own
+        while ready:
+            node = ready.popleft()
+            grads = arrived.pop(node, {})
+            if hasattr(node, "variable"):  # AccumulateGrad: the leaf's gradient is complete
+                if grads:
+                    leaves[node.variable] = grads[0]
+                continue
+            # _input_metadata (read by torch.autograd itself) has one entry per input of the node
+            metadata = node._input_metadata
+            grads_in = [grads.get(i) for i in range(len(metadata))]
+            grads_out = node(*grads_in) if grads else (None,) * len(node.next_functions)
+            grads_out = (grads_out,) if isinstance(grads_out, torch.Tensor) else grads_out
+            if on_step is not None:
+                on_step(node, grads_in, grads_out)
+            for (child, number), grad in zip(node.next_functions, grads_out, strict=True):
+                if child is None:
+                    continue
+                if grad is not None:
+                    # A broadcast input gets its gradient summed back to its own shape, as backward() does.
+                    shape = child.variable.shape if hasattr(child, "variable") else child._input_metadata[number].shape
+                    grad = grad.sum_to_size(shape)
+                    slot = arrived.setdefault(child, {})
+                    slot[number] = slot[number] + grad if number in slot else grad
+                waiting[child] -= 1
+                if waiting[child] == 0:
+                    ready.append(child)
+    return leaves
+
+
+def non_leaf_gradient(x=2.0, device="cpu"):
+    """After y.backward(): y.grad as read, the warning reading it gave, and y.grad had y.retain_grad() come first."""
+    _, y = grad_fn_demo(x, device)
+    y.backward()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        plain = y.grad
+    _, kept = grad_fn_demo(x, device)
+    kept.retain_grad()  # ask autograd to keep this non-leaf's gradient too
+    kept.backward()
+    return plain, str(caught[0].message) if caught else None, kept.grad.item()
+
+
 def main(argv=None):
     args = parse_options(__doc__, argv, x=2.0)
     x, y = grad_fn_demo(args.x, args.device)
     v = x.item()
     print(f"Example 5, grad_fn on {args.device}: y = x**2 + 3*x + 1")
-    print(f"x = {v:g}   x.grad_fn = {name(x.grad_fn)}   (a leaf: made by us, not by an operation)")
-    print(f"y = {y.item():g}   y.grad_fn = {name(y.grad_fn)}   (the last operation, + 1)")
-    print("y.grad_fn.next_functions, the nodes of the operations before it:")
-    for node, _ in y.grad_fn.next_functions:
-        print(f"  {name(node)}" if node else "  None   (the constant 1: no gradient flows to it)")
-    print("by hand: the outermost operation of ((x**2) + (3*x)) + 1 is an addition")
+    print(f"x = {v:g}   x.grad_fn = {name(x.grad_fn)}, x.is_leaf = {x.is_leaf}   (made by us, not by an operation)")
+    print(f"y = {y.item():g}   y.grad_fn = {name(y.grad_fn)}, y.is_leaf = {y.is_leaf}   (the last operation, + 1)")
+    print("the backward graph under y, root first (backward_graph(y)):")
+    print("  " + backward_graph(y, {"x": x}).replace("\n", "\n  "))
+    print("the chain rule by hand, node by node (chain_rule_by_hand(y)): gradient in x local derivative = out")
+    into_x = []
+
+    def show_step(node, grads_in, grads_out):
+        local = node(*[torch.ones_like(g) for g in grads_in])  # what the node sends back for an incoming 1
+        local = (local,) if isinstance(local, torch.Tensor) else local
+        print(f"  {name(node):<14} {grads_in[0].item():g} x ({numbers(local)}) = ({numbers(grads_out)})")
+        into_x.extend(
+            g.item() for (child, _), g in zip(node.next_functions, grads_out, strict=True) if hasattr(child, "variable")
+        )
+
+    by_chain_rule = chain_rule_by_hand(y, show_step)[x].item()
+    print(f"  x collects {' + '.join(f'{g:g}' for g in into_x)} = {by_chain_rule:g}")
+    print(f"by hand: dy/dx = 1*(1*2*x) + 1*(1*3) = 2*{num(v)} + 3 = {2 * v + 3:g}")
+    print(f"x.grad before backward(): {x.grad}")
+    y.backward()
+    print(f"after y.backward(): x.grad = {x.grad.item():g}")
+    plain, warning, kept = non_leaf_gradient(args.x, args.device)
+    print(f"y.grad = {plain}: kept for leaves only; reading it warns: {warning.split('. ')[0]}.")
+    print(f"with y.retain_grad() before backward(): y.grad = {kept:g}   (dy/dy)")
     print("checks:")
     ok = [
         agree("y", y.item(), v**2 + 3 * v + 1),
         agree("x.grad_fn", name(x.grad_fn), "None"),
         agree("y.grad_fn", name(y.grad_fn), "AddBackward0"),
+        agree("chain rule = dy/dx", by_chain_rule, 2 * v + 3),
+        agree("x.grad = dy/dx", x.grad.item(), 2 * v + 3),
+        agree("y.grad, retained", kept, 1.0),
     ]
     return 0 if all(ok) else 1
 
@@ -53,6 +186,11 @@ def main(argv=None):
 def name(node):
     """A grad_fn's class name (AddBackward0), or None: stable across versions, unlike its repr."""
     return type(node).__name__ if node is not None else "None"
+
+
+def numbers(tensors):
+    """One-element tensors as 1, 4; None (a constant's gradient) as -."""
+    return ", ".join("-" if t is None else f"{t.item():g}" for t in tensors)
 
 
 # Plumbing, the same in each script of the lesson: check inputs, read options, compare results.
@@ -126,7 +264,7 @@ def agree(label, autograd, by_hand):
     else:
         ok = autograd == by_hand
     shown = [f"{v:g}" if isinstance(v, float) else str(v) for v in (autograd, by_hand)]
-    print(f"  {label:<20} autograd {shown[0]:<12} by hand {shown[1]:<12} {'agree' if ok else 'DIFFER'}")
+    print(f"  {label:<26} autograd {shown[0]:<12} by hand {shown[1]:<12} {'agree' if ok else 'DIFFER'}")
     return ok
 
 

@@ -1,4 +1,7 @@
-"""05_optional_grad_fn: y.grad_fn is AddBackward0 (the last "+ 1"), x.grad_fn is None."""
+"""05_optional_grad_fn: y.grad_fn is AddBackward0; the graph drawn; the chain rule walked by hand equals backward()."""
+
+import re
+import sys
 
 import pytest
 import torch
@@ -7,11 +10,21 @@ from torch.testing import assert_close
 
 lesson = script("05")
 
+LESSON_TREE = """\
+AddBackward0
+  AddBackward0
+    PowBackward0
+      AccumulateGrad  (x)
+    MulBackward0
+      AccumulateGrad  (x)
+      None  (a constant: no gradient flows to it)
+  None  (a constant: no gradient flows to it)"""
+
 
 def test_y_grad_fn_is_add_backward_and_x_grad_fn_is_none(device):
     x, y = lesson.grad_fn_demo(device=device)
     assert type(y.grad_fn).__name__ == "AddBackward0"
-    assert x.grad_fn is None and x.is_leaf
+    assert x.grad_fn is None and x.is_leaf and not y.is_leaf
 
 
 def test_no_backward_has_run_yet():
@@ -45,10 +58,194 @@ def test_calling_twice_builds_a_fresh_graph_each_time():
     assert y1.item() == y2.item() == 11.0
 
 
-def test_main_names_the_nodes_and_exits_0(run):
+# backward_graph
+
+
+def test_the_tree_of_y_shows_each_node_root_first_and_x_under_both_paths():
+    x, y = lesson.grad_fn_demo()
+    assert lesson.backward_graph(y, {"x": x}) == LESSON_TREE
+
+
+def test_a_leaf_the_caller_did_not_name_is_shown_by_its_shape():
+    _, y = lesson.grad_fn_demo()
+    assert lesson.backward_graph(y).count("AccumulateGrad  (a leaf of shape [1])") == 2
+
+
+def test_a_tensor_without_history_gets_one_line_saying_so():
+    x, _ = lesson.grad_fn_demo()
+    assert lesson.backward_graph(x) == "no backward graph: a leaf that requires grad has grad_fn None"
+    assert (
+        lesson.backward_graph(torch.ones(2)) == "no backward graph: a tensor autograd does not track has grad_fn None"
+    )
+
+
+def tutorial_model(device="cpu"):
+    """The official tutorial's one-layer model: z = x @ w + b, loss = binary_cross_entropy_with_logits(z, y)."""
+    x, y = torch.ones(5, device=device), torch.zeros(3, device=device)
+    w = torch.linspace(-1, 1, 15, device=device).reshape(5, 3).requires_grad_()
+    b = torch.tensor([0.1, -0.2, 0.3], device=device, requires_grad=True)
+    loss = torch.nn.functional.binary_cross_entropy_with_logits(x @ w + b, y)
+    return loss, {"w": w, "b": b}
+
+
+def test_the_tree_of_the_tutorials_model_reaches_w_and_b_and_marks_the_constants():
+    loss, leaves = tutorial_model()
+    lines = lesson.backward_graph(loss, leaves).splitlines()
+    assert lines[0] == "BinaryCrossEntropyWithLogitsBackward0"
+    assert lines[1] == "  AddBackward0"
+    assert [line.strip() for line in lines if "AccumulateGrad" in line] == [
+        "AccumulateGrad  (w)",
+        "AccumulateGrad  (b)",
+    ]
+    assert lines[-1] == "  None  (a constant: no gradient flows to it)"  # the target y
+    assert all(re.fullmatch(r"(  )*\S.*", line) for line in lines)
+
+
+def test_a_graph_deeper_than_pythons_recursion_limit_is_drawn():
+    depth = sys.getrecursionlimit() + 100
+    y = x = torch.ones(1, requires_grad=True)
+    for _ in range(depth):
+        y = y * 1.0
+    lines = lesson.backward_graph(y, {"x": x}).splitlines()
+    assert len(lines) == 2 * depth + 1  # each MulBackward0 with its constant, then x
+    assert lines[depth] == "  " * depth + "AccumulateGrad  (x)"  # the deepest line
+
+
+# chain_rule_by_hand: graphs to walk, each returning (output, leaves that require grad)
+
+
+def graph_lesson(device):
+    x = torch.tensor([2.0], device=device, requires_grad=True)
+    return lesson.polynomial(x), [x]
+
+
+def graph_product(device):
+    a = torch.tensor([2.0], device=device, requires_grad=True)
+    b = torch.tensor([3.0], device=device, requires_grad=True)
+    return a**2 * b, [a, b]
+
+
+def graph_tutorial(device):
+    loss, leaves = tutorial_model(device)
+    return loss, list(leaves.values())
+
+
+def graph_sin_exp_division(device):
+    x = torch.tensor([0.3, -1.2, 2.0], device=device, requires_grad=True)
+    return (torch.sin(x) * torch.exp(x) / (x**2 + 1)).sum(), [x]
+
+
+def graph_matmul_and_reductions(device):
+    a = torch.linspace(-1, 2, 6, device=device).reshape(2, 3).requires_grad_()
+    b = torch.linspace(0.5, -1, 12, device=device).reshape(3, 4).requires_grad_()
+    m = a @ b
+    return m.mean() * m.sum() + m.amax(), [a, b]
+
+
+def graph_constants_and_broadcasting(device):
+    v = torch.tensor([1.0, -2.0, 3.0], device=device, requires_grad=True)
+    s = torch.tensor([0.5], device=device, requires_grad=True)  # broadcast over v
+    constant = torch.tensor([4.0, 5.0, 6.0], device=device)
+    return ((v * constant + s.exp()) / 7).pow(2).sum(), [v, s]
+
+
+def graph_several_outputs_of_one_node(device):
+    a = torch.tensor([1.0, 2.0, 3.0], device=device, requires_grad=True)
+    first, _, third = a.unbind()  # one node, three outputs, one of them unused
+    return first * third + third, [a]
+
+
+GRAPHS = [
+    graph_lesson,
+    graph_product,
+    graph_tutorial,
+    graph_sin_exp_division,
+    graph_matmul_and_reductions,
+    graph_constants_and_broadcasting,
+    graph_several_outputs_of_one_node,
+]
+
+
+@pytest.mark.parametrize("build", GRAPHS, ids=lambda build: build.__name__.removeprefix("graph_"))
+def test_the_chain_rule_by_hand_equals_autograd_on_every_graph(build, device):
+    output, leaves = build(device)
+    by_hand = lesson.chain_rule_by_hand(output)
+    expected = torch.autograd.grad(output, leaves)
+    assert set(map(id, by_hand)) == set(map(id, leaves))
+    for leaf, grad in zip(leaves, expected, strict=True):
+        assert_close(by_hand[leaf], grad)
+
+
+def test_the_chain_rule_by_hand_gives_7_for_the_lessons_y_and_12_and_4_for_c():
+    (y, (x,)), (c, (a, b)) = graph_lesson("cpu"), graph_product("cpu")
+    assert lesson.chain_rule_by_hand(y)[x].item() == 7.0
+    by_hand = lesson.chain_rule_by_hand(c)
+    assert (by_hand[a].item(), by_hand[b].item()) == (12.0, 4.0)
+
+
+def test_the_chain_rule_by_hand_uses_neither_backward_nor_grad_and_leaves_grad_alone(monkeypatch):
+    output, leaves = graph_tutorial("cpu")
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("chain_rule_by_hand must walk the graph itself")
+
+    for target, attribute in [(torch.Tensor, "backward"), (torch.autograd, "backward"), (torch.autograd, "grad")]:
+        monkeypatch.setattr(target, attribute, forbidden)
+    by_hand = lesson.chain_rule_by_hand(output)
+    assert [leaf.grad for leaf in leaves] == [None, None]
+    assert all(not grad.requires_grad for grad in by_hand.values())  # no graph built while walking
+
+
+def test_the_chain_rule_by_hand_sees_each_node_once_with_gradient_in_and_out():
+    _, y = lesson.grad_fn_demo()
+    steps = []
+    lesson.chain_rule_by_hand(
+        y, lambda node, grads_in, grads_out: steps.append((type(node).__name__, grads_in, grads_out))
+    )
+    names = [name for name, _, _ in steps]
+    assert names[:2] == ["AddBackward0", "AddBackward0"] and sorted(names[2:]) == ["MulBackward0", "PowBackward0"]
+    outgoing = {name: [None if g is None else g.item() for g in grads_out] for name, _, grads_out in steps}
+    assert outgoing["PowBackward0"] == [4.0] and outgoing["MulBackward0"] == [3.0, None]
+
+
+def test_the_chain_rule_by_hand_refuses_a_leaf_and_an_output_of_several_elements():
+    x = torch.ones(3, requires_grad=True)
+    with pytest.raises(ValueError, match="output has no grad_fn"):
+        lesson.chain_rule_by_hand(x)
+    with pytest.raises(ValueError, match="output must hold one element"):
+        lesson.chain_rule_by_hand(x * 2)
+
+
+# leaf and non-leaf
+
+
+@pytest.mark.parametrize("v", [2.0, -3.0])
+def test_y_grad_stays_none_with_a_warning_unless_retain_grad(v, device):
+    plain, warning, kept = lesson.non_leaf_gradient(v, device)
+    assert plain is None
+    assert "is not a leaf Tensor is being accessed" in warning
+    assert kept == 1.0
+
+
+# the script
+
+
+def test_main_draws_the_tree_walks_the_chain_rule_and_exits_0(run):
     code, out, err = run("05")
     assert (code, err) == (0, "")
-    assert "y = 11   y.grad_fn = AddBackward0 " in out
-    assert "x.grad_fn = None " in out
+    assert "y = 11   y.grad_fn = AddBackward0, y.is_leaf = False " in out
+    assert "x = 2   x.grad_fn = None, x.is_leaf = True " in out
+    assert "\n".join("  " + line for line in LESSON_TREE.splitlines()) in out
+    assert "  PowBackward0   1 x (4) = (4)\n" in out and "  MulBackward0   1 x (3, -) = (3, -)\n" in out
+    assert "  x collects 4 + 3 = 7\n" in out
+    assert "by hand: dy/dx = 1*(1*2*x) + 1*(1*3) = 2*2 + 3 = 7\n" in out
+    assert "y.grad = None: kept for leaves only; reading it warns: The .grad attribute of a Tensor" in out
+    assert "with y.retain_grad() before backward(): y.grad = 1 " in out
     assert "0x" not in out  # class names, not reprs with addresses
-    assert out.count(" agree\n") == 3 and "DIFFER" not in out
+    assert out.count(" agree\n") == 6 and "DIFFER" not in out
+
+
+def test_main_with_x_minus_4_collects_minus_8_plus_3(run):
+    code, out, _ = run("05", "--x=-4")
+    assert code == 0
+    assert "  x collects -8 + 3 = -5\n" in out and "2*(-4) + 3 = -5\n" in out
