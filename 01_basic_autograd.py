@@ -51,9 +51,14 @@ def central_difference(x=2.0, h=None):
     return (above - below) / (2 * h), h, above, below
 
 
+def three_xs(x=2.0, device="cpu"):
+    """xs = [x, x+1, x+2] as a leaf that requires grad: three inputs, so ys = polynomial(xs) has three outputs."""
+    return (torch.arange(3.0, device=usable_device(device)) + real_number("x", x)).requires_grad_()
+
+
 def several_outputs(x=2.0, device="cpu"):
     """Return (xs, ys) for xs = [x, x+1, x+2], after ys.sum().backward() has filled xs.grad with 2*xs + 3."""
-    xs = (torch.arange(3.0, device=usable_device(device)) + real_number("x", x)).requires_grad_()
+    xs = three_xs(x, device)
     ys = polynomial(xs)
     ys.sum().backward()  # d(sum of ys)/d(xs[i]) = dy/dx at xs[i]: each x gets its own gradient
     return xs, ys
@@ -61,8 +66,7 @@ def several_outputs(x=2.0, device="cpu"):
 
 def several_outputs_without_gradient(x=2.0, device="cpu"):
     """ys.backward() on three outputs, with no gradient argument: raises RuntimeError."""
-    xs = (torch.arange(3.0, device=usable_device(device)) + real_number("x", x)).requires_grad_()
-    polynomial(xs).backward()  # three outputs: which gradient should start the backward pass?
+    polynomial(three_xs(x, device)).backward()  # three outputs: which gradient should start the backward pass?
 
 
 def main(argv=None):
@@ -118,10 +122,8 @@ def usable_device(device):
     """device as a torch.device if this machine has it; otherwise TypeError/ValueError naming it."""
     if not isinstance(device, (str, torch.device)):
         raise TypeError(f"device must be a str or torch.device, got {device!r}")
-    here = ["cpu"]
-    accelerator = torch.accelerator.current_accelerator(check_available=True)
-    if accelerator is not None:
-        here += [f"{accelerator.type}:{i}" for i in range(torch.accelerator.device_count())]
+    count = torch.accelerator.device_count()  # 0 without an accelerator, or on a build without its support
+    here = ["cpu"] + [f"{torch.accelerator.current_accelerator().type}:{i}" for i in range(count)]
     try:
         wanted = torch.device(device)
     except RuntimeError:  # not a device name torch knows

@@ -88,10 +88,8 @@ def usable_device(device):
     """device as a torch.device if this machine has it; otherwise TypeError/ValueError naming it."""
     if not isinstance(device, (str, torch.device)):
         raise TypeError(f"device must be a str or torch.device, got {device!r}")
-    here = ["cpu"]
-    accelerator = torch.accelerator.current_accelerator(check_available=True)
-    if accelerator is not None:
-        here += [f"{accelerator.type}:{i}" for i in range(torch.accelerator.device_count())]
+    count = torch.accelerator.device_count()  # 0 without an accelerator, or on a build without its support
+    here = ["cpu"] + [f"{torch.accelerator.current_accelerator().type}:{i}" for i in range(count)]
     try:
         wanted = torch.device(device)
     except RuntimeError:  # not a device name torch knows

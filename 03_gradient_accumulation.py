@@ -81,19 +81,19 @@ def batch_in_halves(x=2.0, device="cpu"):
 
 
 def two_resets(x=2.0, device="cpu"):
-    """Reset x.grad both ways. Returns (after zero_(): its value and whether the next backward reused the tensor,
-    after = None: whether x.grad is None, then the next backward's x.grad)."""
+    """Reset x.grad both ways, each followed by a backward(). Returns x.grad after zero_(), after the next
+    backward() and whether that reused the same tensor; whether x.grad is None after = None, and after the next."""
     x = torch.tensor([real_number("x", x)], device=usable_device(device), requires_grad=True)
     polynomial(x).backward()
     kept = x.grad
     x.grad.zero_()  # zeros written into the same tensor
     zeroed = x.grad.item()
     polynomial(x).backward()
-    reused = x.grad is kept  # backward added into the tensor that zero_() kept
+    after_zeroed, reused = x.grad.item(), x.grad is kept  # backward added into the tensor that zero_() kept
     x.grad = None  # the tensor is dropped
     dropped = x.grad is None
     polynomial(x).backward()  # and a new one is made
-    return zeroed, reused, dropped, x.grad.item()
+    return zeroed, after_zeroed, reused, dropped, x.grad.item()
 
 
 def main(argv=None):
@@ -119,10 +119,10 @@ def main(argv=None):
     print(f"  backward() on the 1st half, then on the 2nd, no zeroing:   x.grad = {first_half:g}, then {halves:g}")
     print(f"  backward() on the whole batch at once:                      x.grad = {whole:g}")
     print(f"  by hand: 2*({n}*{num(v)} - {total:g}) = {2 * (n * v - total):g}")
-    zeroed, reused, dropped, after_none = two_resets(args.x, args.device)
-    print("two resets:")
-    print(f"  x.grad.zero_(): x.grad = {zeroed:g}, and the next backward() adds into the same tensor: {reused}")
-    print(f"  x.grad = None:  x.grad is None: {dropped}, and the next backward() makes a new one: {after_none:g}")
+    zeroed, after_zeroed, reused, dropped, after_none = two_resets(args.x, args.device)
+    print("two resets, each followed by y.backward():")
+    print(f"  x.grad.zero_(): x.grad = {zeroed:g}, then {after_zeroed:g}, added into the same tensor: {reused}")
+    print(f"  x.grad = None:  x.grad is None: {dropped}, then {after_none:g}, in a new tensor")
     default = inspect.signature(torch.optim.Optimizer.zero_grad).parameters["set_to_none"].default
     print(f"  optimizer.zero_grad() uses set_to_none={default} by default")
     print("checks:")
@@ -133,6 +133,7 @@ def main(argv=None):
         agree("halves: dL/dx", halves, 2 * (n * v - total)),
         agree("whole: dL/dx", whole, 2 * (n * v - total)),
         agree("after zero_()", zeroed, 0.0),
+        agree("zero_(), then dy/dx", after_zeroed, slope),
         agree("same tensor reused", reused, True),
         agree("= None, then dy/dx", after_none, slope),
     ]
@@ -160,10 +161,8 @@ def usable_device(device):
     """device as a torch.device if this machine has it; otherwise TypeError/ValueError naming it."""
     if not isinstance(device, (str, torch.device)):
         raise TypeError(f"device must be a str or torch.device, got {device!r}")
-    here = ["cpu"]
-    accelerator = torch.accelerator.current_accelerator(check_available=True)
-    if accelerator is not None:
-        here += [f"{accelerator.type}:{i}" for i in range(torch.accelerator.device_count())]
+    count = torch.accelerator.device_count()  # 0 without an accelerator, or on a build without its support
+    here = ["cpu"] + [f"{torch.accelerator.current_accelerator().type}:{i}" for i in range(count)]
     try:
         wanted = torch.device(device)
     except RuntimeError:  # not a device name torch knows

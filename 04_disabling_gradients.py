@@ -12,10 +12,10 @@ and inference want. Leaving the block turns grad mode back on.
 Other ways to get a result autograd does not track, and one to track again:
 
     x.detach() * 3                         a view of x's data that does not require grad
-    torch.inference_mode()                 like no_grad, faster; its results can never join a graph
+    torch.inference_mode()                 like no_grad and faster; its results stay out of autograd later
     torch.set_grad_enabled(False)          grad mode as a switch: set_grad_enabled(is_training)
     @torch.no_grad() on a function         the whole function runs with grad mode off
-    torch.enable_grad() inside no_grad     turns grad mode back on for its own block
+    torch.enable_grad() inside no_grad     turns grad mode back on for its own block, and off after it
 
 None of them changes x: x.requires_grad stays True. And a result that was not tracked has no
 graph to go back through: z.backward() raises "element 0 of tensors does not require grad and
@@ -59,6 +59,7 @@ def other_ways(x=2.0, device="cpu"):
     with torch.no_grad():
         with torch.enable_grad():  # grad mode on again, inside no_grad
             results["enable_grad() in no_grad"] = (x * 3, torch.is_grad_enabled(), x.requires_grad)
+        results["back in no_grad()"] = (x * 3, torch.is_grad_enabled(), x.requires_grad)
     return results
 
 
@@ -128,10 +129,8 @@ def usable_device(device):
     """device as a torch.device if this machine has it; otherwise TypeError/ValueError naming it."""
     if not isinstance(device, (str, torch.device)):
         raise TypeError(f"device must be a str or torch.device, got {device!r}")
-    here = ["cpu"]
-    accelerator = torch.accelerator.current_accelerator(check_available=True)
-    if accelerator is not None:
-        here += [f"{accelerator.type}:{i}" for i in range(torch.accelerator.device_count())]
+    count = torch.accelerator.device_count()  # 0 without an accelerator, or on a build without its support
+    here = ["cpu"] + [f"{torch.accelerator.current_accelerator().type}:{i}" for i in range(count)]
     try:
         wanted = torch.device(device)
     except RuntimeError:  # not a device name torch knows

@@ -107,11 +107,11 @@ def chain_rule_by_hand(output, on_step=None):
                 if grads:
                     leaves[node.variable] = grads[0]
                 continue
-            # _input_metadata (read by torch.autograd itself) has one entry per input of the node
-            metadata = node._input_metadata
-            grads_in = [grads.get(i) for i in range(len(metadata))]
-            grads_out = node(*grads_in) if grads else (None,) * len(node.next_functions)
-            grads_out = (grads_out,) if isinstance(grads_out, torch.Tensor) else grads_out
+            # _input_metadata, which torch.autograd reads too, has the number and shapes of a node's inputs
+            grads_in = [grads.get(i) for i in range(len(node._input_metadata))]
+            step = node if callable(node) else node.apply  # a Function written in Python runs through apply
+            grads_out = step(*grads_in) if grads else (None,) * len(node.next_functions)
+            grads_out = grads_out if isinstance(grads_out, tuple) else (grads_out,)  # one input: one gradient
             if on_step is not None:
                 on_step(node, grads_in, grads_out)
             for (child, number), grad in zip(node.next_functions, grads_out, strict=True):
@@ -119,8 +119,7 @@ def chain_rule_by_hand(output, on_step=None):
                     continue
                 if grad is not None:
                     # A broadcast input gets its gradient summed back to its own shape, as backward() does.
-                    shape = child.variable.shape if hasattr(child, "variable") else child._input_metadata[number].shape
-                    grad = grad.sum_to_size(shape)
+                    grad = grad.sum_to_size(child._input_metadata[number].shape)
                     slot = arrived.setdefault(child, {})
                     slot[number] = slot[number] + grad if number in slot else grad
                 waiting[child] -= 1
@@ -130,16 +129,17 @@ def chain_rule_by_hand(output, on_step=None):
 
 
 def non_leaf_gradient(x=2.0, device="cpu"):
-    """After y.backward(): y.grad as read, the warning reading it gave, and y.grad had y.retain_grad() come first."""
-    _, y = grad_fn_demo(x, device)
+    """After y.backward(): x.grad, y.grad as read and the warning reading it gave; then y.grad had
+    y.retain_grad() come before backward()."""
+    x, y = grad_fn_demo(x, device)
     y.backward()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         plain = y.grad
-    _, kept = grad_fn_demo(x, device)
+    _, kept = grad_fn_demo(x.item(), device)
     kept.retain_grad()  # ask autograd to keep this non-leaf's gradient too
     kept.backward()
-    return plain, str(caught[0].message) if caught else None, kept.grad.item()
+    return x.grad.item(), plain, str(caught[0].message) if caught else None, kept.grad.item()
 
 
 def main(argv=None):
@@ -156,7 +156,6 @@ def main(argv=None):
 
     def show_step(node, grads_in, grads_out):
         local = node(*[torch.ones_like(g) for g in grads_in])  # what the node sends back for an incoming 1
-        local = (local,) if isinstance(local, torch.Tensor) else local
         print(f"  {name(node):<14} {grads_in[0].item():g} x ({numbers(local)}) = ({numbers(grads_out)})")
         into_x.extend(
             g.item() for (child, _), g in zip(node.next_functions, grads_out, strict=True) if hasattr(child, "variable")
@@ -168,7 +167,7 @@ def main(argv=None):
     print(f"x.grad before backward(): {x.grad}")
     y.backward()
     print(f"after y.backward(): x.grad = {x.grad.item():g}")
-    plain, warning, kept = non_leaf_gradient(args.x, args.device)
+    _, plain, warning, kept = non_leaf_gradient(args.x, args.device)
     print(f"y.grad = {plain}: kept for leaves only; reading it warns: {warning.split('. ')[0]}.")
     print(f"with y.retain_grad() before backward(): y.grad = {kept:g}   (dy/dy)")
     print("checks:")
@@ -209,10 +208,8 @@ def usable_device(device):
     """device as a torch.device if this machine has it; otherwise TypeError/ValueError naming it."""
     if not isinstance(device, (str, torch.device)):
         raise TypeError(f"device must be a str or torch.device, got {device!r}")
-    here = ["cpu"]
-    accelerator = torch.accelerator.current_accelerator(check_available=True)
-    if accelerator is not None:
-        here += [f"{accelerator.type}:{i}" for i in range(torch.accelerator.device_count())]
+    count = torch.accelerator.device_count()  # 0 without an accelerator, or on a build without its support
+    here = ["cpu"] + [f"{torch.accelerator.current_accelerator().type}:{i}" for i in range(count)]
     try:
         wanted = torch.device(device)
     except RuntimeError:  # not a device name torch knows

@@ -114,3 +114,22 @@ def test_sum_then_backward_equals_backward_with_a_gradient_of_ones():
 def test_backward_on_several_outputs_without_a_gradient_raises(device):
     with pytest.raises(RuntimeError, match="grad can be implicitly created only for scalar outputs"):
         lesson.several_outputs_without_gradient(2.0, device)
+
+
+def test_three_xs_is_a_leaf_of_x_x_plus_1_x_plus_2_that_requires_grad(device):
+    xs = lesson.three_xs(-1.5, device)
+    assert (xs.is_leaf, xs.requires_grad, xs.dtype, xs.tolist()) == (True, True, torch.float32, [-1.5, -0.5, 0.5])
+
+
+def test_the_defaults_are_the_lessons_x_of_2():
+    assert lesson.central_difference()[0] == pytest.approx(7.0)
+    assert lesson.three_xs().tolist() == [2.0, 3.0, 4.0]
+    assert lesson.several_outputs()[0].grad.tolist() == [7.0, 9.0, 11.0]
+    with pytest.raises(RuntimeError, match="grad can be implicitly created only for scalar outputs"):
+        lesson.several_outputs_without_gradient()
+
+
+def test_main_says_so_if_a_future_pytorch_lets_backward_run_on_several_outputs(monkeypatch, capsys):
+    monkeypatch.setattr(lesson, "several_outputs_without_gradient", lambda x, device: None)
+    assert lesson.main([]) == 0
+    assert "  ys.backward() ran\n" in capsys.readouterr().out

@@ -69,7 +69,11 @@ def test_main_prints_the_lesson_and_exits_0(run):
 def test_main_with_a_1_5_and_b_minus_2_shows_minus_6_and_2_25(run):
     code, out, _ = run("02", "--a", "1.5", "--b", "-2")
     assert code == 0
-    assert "a.grad = -6, b.grad = 2.25\n" in out and "2*1.5*(-2) = -6\n" in out
+    assert "a.grad = -6, b.grad = 2.25\n" in out
+    assert "  c     = a**2 * b = 1.5**2 * (-2) = -4.5\n" in out
+    assert "  dc/da = 2*a*b = 2*1.5*(-2) = -6\n" in out
+    assert "  dc/db = a**2 = 1.5**2 = 2.25\n" in out
+    assert "returns (-6, 2.25)\n" in out
 
 
 def test_main_exits_1_when_float32_overflows(run):
@@ -84,3 +88,8 @@ def test_autograd_grad_returns_2ab_and_a_squared_and_leaves_grad_none(va, vb, de
     assert_close(grad_a, float32(2 * va * vb, device))
     assert_close(grad_b, float32(va**2, device))
     assert (a.grad, b.grad) == (None, None)
+
+
+def test_gradients_returned_defaults_to_the_lessons_a_2_and_b_3():
+    _, _, (grad_a, grad_b) = lesson.gradients_returned()
+    assert (grad_a.item(), grad_b.item()) == (12.0, 4.0)

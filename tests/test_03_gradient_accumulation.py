@@ -43,10 +43,10 @@ def test_main_prints_the_failure_then_7_14_7_and_exits_0(run):
     lines = [line for line in out.splitlines() if line.startswith("x.grad after")]
     assert [line.split()[-1] for line in lines] == ["7", "14", "7"]
     assert "x.grad = 2, then -4\n" in out and "by hand: 2*(4*2 - 10) = -4\n" in out
-    assert "x.grad.zero_(): x.grad = 0, and the next backward() adds into the same tensor: True\n" in out
-    assert "x.grad = None:  x.grad is None: True, and the next backward() makes a new one: 7\n" in out
+    assert "x.grad.zero_(): x.grad = 0, then 7, added into the same tensor: True\n" in out
+    assert "x.grad = None:  x.grad is None: True, then 7, in a new tensor\n" in out
     assert "optimizer.zero_grad() uses set_to_none=True by default\n" in out
-    assert out.count(" agree\n") == 8 and "DIFFER" not in out
+    assert out.count(" agree\n") == 9 and "DIFFER" not in out
 
 
 def test_main_with_x_minus_1_shows_1_2_1(run):
@@ -74,11 +74,29 @@ def test_the_batch_is_the_one_the_lesson_prints():
 
 @pytest.mark.parametrize("v", [-1.0, 2.0, 10.0])
 def test_zero_keeps_the_tensor_and_none_drops_it_and_both_leave_the_next_gradient_alone(v, device):
-    zeroed, reused, dropped, after_none = lesson.two_resets(v, device)
+    zeroed, after_zeroed, reused, dropped, after_none = lesson.two_resets(v, device)
     assert (zeroed, reused, dropped) == (0.0, True, True)
-    assert after_none == pytest.approx(2 * v + 3)
+    assert (after_zeroed, after_none) == (pytest.approx(2 * v + 3), pytest.approx(2 * v + 3))
 
 
 def test_optimizer_zero_grad_sets_gradients_to_none_by_default():
     # Read from the signature, as the script does: making an optimizer imports torch._dynamo (a second).
     assert inspect.signature(torch.optim.Optimizer.zero_grad).parameters["set_to_none"].default is True
+
+
+def test_polynomial_is_the_lessons_expression():
+    x = torch.tensor([-3.0, 0.0, 2.0, 5.0], dtype=torch.float64)
+    assert_close(lesson.polynomial(x), x * x + 3 * x + 1)
+
+
+def test_the_defaults_are_the_lessons_x_of_2():
+    assert lesson.batch_in_halves() == (2.0, -4.0, -4.0)
+    assert lesson.two_resets() == (0.0, 7.0, True, True, 7.0)
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        lesson.plan_as_written()
+
+
+def test_main_says_so_if_a_future_pytorch_lets_the_plans_double_backward_run(monkeypatch, capsys):
+    monkeypatch.setattr(lesson, "plan_as_written", lambda x, device: None)
+    assert lesson.main([]) == 0
+    assert "the plan as written, y.backward() twice on one graph, ran\n" in capsys.readouterr().out

@@ -69,7 +69,7 @@ def test_main_prints_the_flags_and_exits_0(run):
         r"enable_grad\(\) in no_grad +grad mode True +input requires grad True +-> requires_grad=True", out
     )
     assert "z.backward() raises RuntimeError: element 0 of tensors does not require grad" in out
-    assert out.count(" agree\n") == 11 and "DIFFER" not in out
+    assert out.count(" agree\n") == 12 and "DIFFER" not in out
 
 
 def test_main_exits_1_when_float32_overflows(run):
@@ -85,6 +85,7 @@ OTHER_WAYS = {
     "set_grad_enabled(False)": (False, True, False),
     "@torch.no_grad() function": (False, True, False),
     "enable_grad() in no_grad": (True, True, True),
+    "back in no_grad()": (False, True, False),
 }
 
 
@@ -106,3 +107,23 @@ def test_the_no_grad_decorator_turns_grad_mode_off_only_during_the_call():
     t = torch.tensor([2.0], requires_grad=True)
     result, grad_mode = lesson.triple_untracked(t)
     assert (result.item(), result.requires_grad, grad_mode, torch.is_grad_enabled()) == (6.0, False, False, True)
+
+
+def test_the_defaults_are_the_lessons_x_of_2():
+    y, z = lesson.disabling_gradients()
+    assert (y.item(), z.item()) == (4.0, 6.0)
+    assert [result.item() for result, _, _ in lesson.other_ways().values()] == [6.0] * len(OTHER_WAYS)
+
+
+def test_the_hand_rule_still_predicts_every_flag_when_main_runs_under_no_grad(capsys):
+    with torch.no_grad():  # now y is not tracked either, and the rule must say so
+        assert lesson.main([]) == 0
+    out = capsys.readouterr().out
+    assert "y: grad mode False and x.requires_grad True -> False\n" in out and "DIFFER" not in out
+
+
+def test_main_says_so_if_z_backward_ever_runs(monkeypatch, capsys):
+    tracked = torch.tensor([2.0], requires_grad=True)
+    monkeypatch.setattr(lesson, "disabling_gradients", lambda x, device: (tracked * 2, tracked * 3))
+    assert lesson.main([]) == 1  # z now requires grad, against the hand rule
+    assert "\nz.backward() ran\n" in capsys.readouterr().out

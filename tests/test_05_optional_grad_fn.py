@@ -155,6 +155,23 @@ def graph_several_outputs_of_one_node(device):
     return first * third + third, [a]
 
 
+class Blocked(torch.autograd.Function):
+    """Passes its input through, but sends no gradient back: the node before it receives none."""
+
+    @staticmethod
+    def forward(ctx, t):
+        return t.clone()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return None
+
+
+def graph_a_path_that_sends_no_gradient(device):
+    x = torch.tensor([1.5, -0.5], device=device, requires_grad=True)
+    return Blocked.apply(x.exp()).sum() + (x * 3).sum(), [x]
+
+
 GRAPHS = [
     graph_lesson,
     graph_product,
@@ -163,6 +180,7 @@ GRAPHS = [
     graph_matmul_and_reductions,
     graph_constants_and_broadcasting,
     graph_several_outputs_of_one_node,
+    graph_a_path_that_sends_no_gradient,
 ]
 
 
@@ -221,7 +239,8 @@ def test_the_chain_rule_by_hand_refuses_a_leaf_and_an_output_of_several_elements
 
 @pytest.mark.parametrize("v", [2.0, -3.0])
 def test_y_grad_stays_none_with_a_warning_unless_retain_grad(v, device):
-    plain, warning, kept = lesson.non_leaf_gradient(v, device)
+    x_grad, plain, warning, kept = lesson.non_leaf_gradient(v, device)
+    assert x_grad == 2 * v + 3  # backward() did run
     assert plain is None
     assert "is not a leaf Tensor is being accessed" in warning
     assert kept == 1.0
@@ -249,3 +268,15 @@ def test_main_with_x_minus_4_collects_minus_8_plus_3(run):
     code, out, _ = run("05", "--x=-4")
     assert code == 0
     assert "  x collects -8 + 3 = -5\n" in out and "2*(-4) + 3 = -5\n" in out
+
+
+def test_the_defaults_are_the_lessons_x_of_2():
+    x, y = lesson.grad_fn_demo()
+    assert (x.item(), y.item()) == (2.0, 11.0)
+    assert lesson.non_leaf_gradient()[::3] == (7.0, 1.0)
+
+
+def test_main_exits_1_when_float32_overflows(run):
+    code, out, _ = run("05", "--x", "1e20")  # y = 1e40 is beyond float32; the gradient 2e20 is not
+    assert code == 1
+    assert [line.split()[0] for line in out.splitlines() if line.endswith("DIFFER")] == ["y"]
