@@ -46,6 +46,8 @@ def central_difference(x=2.0, h=None):
     """
     x = real_number("x", x)
     h = 1e-3 * max(1.0, abs(x)) if h is None else real_number("h", h)
+    if not h > 0:
+        raise ValueError(f"h must be positive, got {h!r}")
     around = torch.tensor([x + h, x - h], dtype=torch.float64)
     above, below = polynomial(around).tolist()
     return (above - below) / (2 * h), h, above, below

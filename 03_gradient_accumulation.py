@@ -48,7 +48,7 @@ def gradient_accumulation(x=2.0, device="cpu"):
     seen.append(x.grad.item())
     y.backward(retain_graph=True)  # no zeroing in between, so this dy/dx is added to the last
     seen.append(x.grad.item())
-    x.grad.zero_()  # in place, what optimizer.zero_grad() does for every parameter
+    x.grad.zero_()  # zeros, in place; optimizer.zero_grad(set_to_none=False) does this to every parameter
     y.backward()  # the last call may free the graph
     seen.append(x.grad.item())
     return seen

@@ -33,26 +33,35 @@ SWAPS = {
 OPPOSITES = {"no_grad": "enable_grad", "enable_grad": "no_grad", "inference_mode": "enable_grad", "detach": "clone"}
 
 
-def mutations(node):
-    """(what, change) for each way to mutate this node; change(node) edits it in place."""
+def mutations(node, offsets):
+    """(what, change, edits) for each way to mutate node: change(n) makes it on n, a copy of node in a copy
+    of the tree; edits [(start, end, text), ...] make it in the source, between byte offsets start and end
+    (offsets[i] is where line i + 1 starts)."""
+
+    def rewritten(what, change):  # an expression changed in place: its source replaced by its new form
+        mutated = copy.deepcopy(node)
+        change(mutated)
+        return what, change, [(*span(node, offsets), f"({ast.unparse(mutated)})")]
+
     if isinstance(node, (ast.BinOp, ast.BoolOp)) and type(node.op) in SWAPS:
         new = SWAPS[type(node.op)]
-        yield f"{type(node.op).__name__} -> {new.__name__}", lambda n: setattr(n, "op", new())
+        yield rewritten(f"{type(node.op).__name__} -> {new.__name__}", lambda n: setattr(n, "op", new()))
     elif isinstance(node, ast.Compare) and type(node.ops[0]) in SWAPS:
         new = SWAPS[type(node.ops[0])]
-        yield f"{type(node.ops[0]).__name__} -> {new.__name__}", lambda n: n.ops.__setitem__(0, new())
+        yield rewritten(f"{type(node.ops[0]).__name__} -> {new.__name__}", lambda n: n.ops.__setitem__(0, new()))
     elif isinstance(node, ast.Constant) and isinstance(node.value, bool):
-        yield f"{node.value} -> {not node.value}", lambda n: setattr(n, "value", not n.value)
+        yield rewritten(f"{node.value} -> {not node.value}", lambda n: setattr(n, "value", not n.value))
     elif isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
-        yield f"{node.value!r} -> {node.value + 1!r}", lambda n: setattr(n, "value", n.value + 1)
+        yield rewritten(f"{node.value!r} -> {node.value + 1!r}", lambda n: setattr(n, "value", n.value + 1))
     elif isinstance(node, ast.Attribute) and node.attr in OPPOSITES:
-        yield f"{node.attr} -> {OPPOSITES[node.attr]}", lambda n: setattr(n, "attr", OPPOSITES[n.attr])
+        yield rewritten(f"{node.attr} -> {OPPOSITES[node.attr]}", lambda n: setattr(n, "attr", OPPOSITES[n.attr]))
     elif isinstance(node, ast.IfExp):
-        yield "if-else turned round", lambda n: setattr(n, "body", n.orelse) or setattr(n, "orelse", n.body)
+        yield rewritten("if-else turned round", lambda n: setattr(n, "body", n.orelse) or setattr(n, "orelse", n.body))
     elif isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.Not, ast.USub)):
-        yield f"{type(node.op).__name__} removed", lambda n: setattr(n, "op", ast.UAdd())
+        yield rewritten(f"{type(node.op).__name__} removed", lambda n: setattr(n, "op", ast.UAdd()))
     elif isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.decorator_list:
-        yield "decorator removed", lambda n: setattr(n, "decorator_list", [])
+        lines = [(span(d, offsets)[0] - d.col_offset - 1, span(d, offsets)[1]) for d in node.decorator_list]
+        yield "decorator removed", lambda n: setattr(n, "decorator_list", []), [(a, b, "") for a, b in lines]
     for field in ("body", "orelse", "finalbody"):
         statements = getattr(node, field, None)
         if not isinstance(statements, list):
@@ -61,17 +70,35 @@ def mutations(node):
             docstring = isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)
             if isinstance(statement, (ast.Expr, ast.Assign, ast.AugAssign)) and not docstring:
                 what = f"line {statement.lineno} dropped: {ast.unparse(statement).splitlines()[0][:60]}"
-                yield what, lambda n, field=field, i=i: getattr(n, field).__setitem__(i, ast.Pass())
+                drop = lambda n, field=field, i=i: getattr(n, field).__setitem__(i, ast.Pass())  # noqa: E731
+                yield what, drop, [(*span(statement, offsets), "pass")]
+
+
+def span(node, offsets):
+    """node's (start, end) byte offsets in the source being mutated."""
+    return offsets[node.lineno - 1] + node.col_offset, offsets[node.end_lineno - 1] + node.end_col_offset
 
 
 def mutants(path):
-    """(line, what, mutated source) for every mutation of the script at path."""
-    tree = ast.parse(path.read_text())
+    """(line, what, mutated source) for every mutation of the script at path. The source is edited in place,
+    so that everything else in it stays as written, and each edit is checked to make exactly its mutation."""
+    source = path.read_bytes()
+    offsets = [0]
+    for line in source.splitlines(keepends=True):
+        offsets.append(offsets[-1] + len(line))
+    tree = ast.parse(source)
     for index, node in enumerate(ast.walk(tree)):
-        for what, change in mutations(node):
+        for what, change, edits in mutations(node, offsets):
             mutant = copy.deepcopy(tree)
             change(next(n for i, n in enumerate(ast.walk(mutant)) if i == index))
-            yield getattr(node, "lineno", 0), what, ast.unparse(ast.fix_missing_locations(mutant))
+            edited = source
+            for start, end, text in sorted(edits, reverse=True):
+                edited = edited[:start] + text.encode() + edited[end:]
+            if ast.dump(ast.parse(edited)) != ast.dump(mutant):
+                raise AssertionError(
+                    f"{path.name}:{getattr(node, 'lineno', 0)}: the edit for {what} is not that change"
+                )
+            yield getattr(node, "lineno", 0), what, edited.decode()
 
 
 def suite_passes(script, source, scratch):
@@ -99,9 +126,8 @@ def main():
     args = parser.parse_args()
     scripts = args.scripts or sorted(p.name for p in ROOT.glob("0[1-5]_*.py"))
     with tempfile.TemporaryDirectory() as scratch:
-        unchanged = {script: ast.unparse(ast.parse((ROOT / script).read_text())) for script in scripts}
-        if not all(suite_passes(script, source, scratch) for script, source in unchanged.items()):
-            sys.exit("the suite fails on the unmutated scripts: fix that first")
+        if not suite_passes(scripts[0], (ROOT / scripts[0]).read_text(), scratch):
+            sys.exit("the suite fails on the scripts as they are: fix that first")
         jobs = [(script, line, what, source) for script in scripts for line, what, source in mutants(ROOT / script)]
         with ThreadPoolExecutor(args.jobs) as pool:
             survived = pool.map(lambda job: suite_passes(job[0], job[3], scratch), jobs)

@@ -95,6 +95,12 @@ def test_the_central_difference_takes_the_step_it_is_given():
     assert (slope, h, above, below) == (7.0, 0.5, 14.75, 7.75)
 
 
+@pytest.mark.parametrize("h", [0, -0.5])
+def test_the_central_difference_refuses_a_step_that_is_not_positive(h):
+    with pytest.raises(ValueError, match=rf"^h must be positive, got {float(h)!r}$"):
+        lesson.central_difference(2.0, h=h)
+
+
 @pytest.mark.parametrize("v", [-4.0, -1.5, 0.0, 2.0, 1e3])
 def test_sum_then_backward_gives_each_of_several_xs_its_own_gradient(v, device):
     xs, ys = lesson.several_outputs(v, device)
