@@ -115,10 +115,11 @@ def main(argv=None):
     print(f"x.grad after x.grad.zero_() and a 3rd:         {third:g}")
     first_half, halves, whole = batch_in_halves(args.x, args.device)
     n, total = len(BATCH), sum(BATCH)
+    batch_slope = 2 * (n * v - total)  # dL/dx by hand
     print(f"why it adds: L = sum of (x - s)**2 over the batch s = {show(BATCH)}, dL/dx = 2*(n*x - sum(s))")
     print(f"  backward() on the 1st half, then on the 2nd, no zeroing:   x.grad = {first_half:g}, then {halves:g}")
     print(f"  backward() on the whole batch at once:                      x.grad = {whole:g}")
-    print(f"  by hand: 2*({n}*{num(v)} - {total:g}) = {2 * (n * v - total):g}")
+    print(f"  by hand: 2*({n}*{num(v)} - {total:g}) = {batch_slope:g}")
     zeroed, after_zeroed, reused, dropped, after_none = two_resets(args.x, args.device)
     print("two resets, each followed by y.backward():")
     print(f"  x.grad.zero_(): x.grad = {zeroed:g}, then {after_zeroed:g}, added into the same tensor: {reused}")
@@ -130,8 +131,8 @@ def main(argv=None):
         agree("1st: dy/dx", first, slope),
         agree("2nd: dy/dx + dy/dx", second, slope + slope),
         agree("3rd: 0 + dy/dx", third, 0 + slope),
-        agree("halves: dL/dx", halves, 2 * (n * v - total)),
-        agree("whole: dL/dx", whole, 2 * (n * v - total)),
+        agree("halves: dL/dx", halves, batch_slope),
+        agree("whole: dL/dx", whole, batch_slope),
         agree("after zero_()", zeroed, 0.0),
         agree("zero_(), then dy/dx", after_zeroed, slope),
         agree("same tensor reused", reused, True),
