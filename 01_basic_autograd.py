@@ -22,6 +22,7 @@ Run it:  python 01_basic_autograd.py [--x 2.0] [--device cpu]
 import argparse
 import math
 import sys
+import warnings
 
 import torch
 
@@ -72,7 +73,7 @@ def several_outputs_without_gradient(x=2.0, device="cpu"):
 
 
 def main(argv=None):
-    args = parse_options(__doc__, argv, x=2.0)
+    args = options(__doc__, x=2.0).parse_args(argv)
     x, y = basic_autograd(args.x, args.device)
     v = x.item()  # the float32 value autograd worked with
     print(f"Example 1, basic autograd on {args.device}: y = x**2 + 3*x + 1")
@@ -110,6 +111,11 @@ def show(values):
 
 # Plumbing, the same in each script of the lesson: check inputs, read options, compare results.
 
+# One clear line on an older Python, not a traceback deep in the lesson (zip(strict=True), ...); ruff's
+# target is 3.10, so it takes this check for dead code.
+if sys.version_info < (3, 10):  # noqa: UP036
+    sys.exit(f"this lesson needs Python 3.10 or newer, not {sys.version_info[0]}.{sys.version_info[1]}")
+
 
 def real_number(name, value):
     """value as a float if it is an int or float that float32 holds; otherwise TypeError/ValueError."""
@@ -120,19 +126,40 @@ def real_number(name, value):
     return float(value)
 
 
+def device_count(kind):
+    """(how many devices of kind, such as "cuda" or "mps", this torch can use here; why none, if torch said).
+
+    Asked of kind's own module, which every release since 2.0 has: torch.accelerator is 2.6+, and on 2.7's
+    CUDA builds without an NVIDIA driver its device_count() raises. What torch warns or raises is the why.
+    """
+    module = torch.backends.mps if kind == "mps" else getattr(torch, kind, None)  # one Apple GPU at most
+    if not hasattr(module, "is_available"):
+        return 0, ""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            count = (1 if kind == "mps" else module.device_count()) if module.is_available() else 0
+        except Exception as error:  # a build that cannot count its devices has none to use
+            return 0, str(error).split("\n")[0]
+    return count, str(caught[0].message).split("\n")[0] if caught else ""
+
+
 def usable_device(device):
-    """device as a torch.device if this machine has it; otherwise TypeError/ValueError naming it."""
+    """device as a torch.device if this machine can compute on it; otherwise TypeError/ValueError naming it."""
     if not isinstance(device, (str, torch.device)):
         raise TypeError(f"device must be a str or torch.device, got {device!r}")
-    count = torch.accelerator.device_count()  # 0 without an accelerator, or on a build without its support
-    here = ["cpu"] + [f"{torch.accelerator.current_accelerator().type}:{i}" for i in range(count)]
     try:
         wanted = torch.device(device)
-    except RuntimeError:  # not a device name torch knows
-        wanted = None
+    except RuntimeError:
+        raise ValueError(f"device {str(device)!r} is not a device torch knows (cpu, cuda, cuda:1, mps, ...)") from None
+    if wanted.type == "cpu":  # always there: no accelerator is asked about
+        return wanted
     # Check before use: cuda on a CPU-only build, or cuda:7 on one GPU, fails with pages of text.
-    if wanted is None or (wanted.type != "cpu" and f"{wanted.type}:{wanted.index or 0}" not in here):
-        raise ValueError(f"device {str(device)!r} is not available; this machine has {', '.join(here)}")
+    count, why = device_count(wanted.type)
+    if not 0 <= (wanted.index or 0) < count:
+        kind, names = wanted.type.upper(), ", ".join(f"{wanted.type}:{i}" for i in range(count))
+        has = f"{count} usable {kind} device{'s' * (count > 1)}, {names}" if count else f"no usable {kind} device"
+        raise ValueError(f"device {str(device)!r} is not available: this machine has {has}" + (f" ({why})" * bool(why)))
     return wanted
 
 
@@ -141,28 +168,27 @@ class OneLineErrors(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def parse_options(doc, argv, **inputs):
-    """Options --NAME for each lesson input (defaults as given) and --device; a bad value exits 2."""
+def checked(check, *name):
+    """check as an argparse type: it gets the text (as a float, after the name, where a name is given), and
+    its TypeError or ValueError becomes argparse's one-line error."""
 
-    def checked(check, *name):  # an argparse type: the lesson's own check, its error as argparse's
-        def parse(text):
-            try:
-                return check(*name, float(text)) if name else check(text)
-            except (TypeError, ValueError) as error:
-                raise argparse.ArgumentTypeError(str(error)) from None
+    def parse(text):
+        try:
+            return check(*name, float(text)) if name else check(text)
+        except (TypeError, ValueError) as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
 
-        return parse
+    return parse
 
+
+def options(doc, **inputs):
+    """A parser with --NAME for each lesson input (default as given) and --device; a bad value exits 2."""
     parser = OneLineErrors(description=doc.split("\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     for name, default in inputs.items():
-        parser.add_argument(
-            f"--{name}",
-            type=checked(real_number, name),
-            default=default,
-            help=f"value of {name}; a negative one as --{name}=-1e5",
-        )
+        text = f"{name}; a negative one as --{name}=-1e5"
+        parser.add_argument(f"--{name}", type=checked(real_number, name), default=default, help=text)
     parser.add_argument("--device", type=checked(usable_device), default="cpu", help="cpu, cuda, cuda:1, mps, ...")
-    return parser.parse_args(argv)
+    return parser
 
 
 def num(v):
@@ -170,14 +196,15 @@ def num(v):
     return f"({v:g})" if v < 0 else f"{v:g}"
 
 
-def agree(label, autograd, by_hand):
-    """Print autograd's value beside the hand-derived one; True when they agree (to float32 precision)."""
+def agree(label, value, by_hand, how="autograd"):
+    """Print a value (computed how: autograd, forward, ...) beside the hand-derived one; True when they agree,
+    to float32 precision."""
     if isinstance(by_hand, float):
-        ok = math.isclose(autograd, by_hand, rel_tol=1e-5, abs_tol=1e-5)
+        ok = math.isclose(value, by_hand, rel_tol=1e-5, abs_tol=1e-5)
     else:
-        ok = autograd == by_hand
-    shown = [f"{v:g}" if isinstance(v, float) else str(v) for v in (autograd, by_hand)]
-    print(f"  {label:<26} autograd {shown[0]:<12} by hand {shown[1]:<12} {'agree' if ok else 'DIFFER'}")
+        ok = value == by_hand
+    shown = [f"{v:g}" if isinstance(v, float) else str(v) for v in (value, by_hand)]
+    print(f"  {label:<26} {how:>8} {shown[0]:<12} by hand {shown[1]:<12} {'agree' if ok else 'DIFFER'}")
     return ok
 
 

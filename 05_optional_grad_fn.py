@@ -80,24 +80,32 @@ def backward_graph(tensor, names=None):
 def chain_rule_by_hand(output, on_step=None):
     """Return {leaf: d(output)/d(leaf)} for every leaf under output that requires grad, without backward().
 
-    It walks the recorded graph as backward() does, in plain Python: a node runs once every path into
-    it has delivered its gradient; calling it with that gradient returns the gradients for its inputs
-    (incoming gradient times local derivative); gradients meeting at an input add up. .grad is never
-    touched. on_step(node, gradients in, gradients out), if given, sees each node as it runs.
+    The walk through the graph is done by hand, in plain Python, in the order backward() keeps: a node runs
+    once every path into it has delivered its gradient, and gradients meeting at an input add up. Each step
+    is computed by the node autograd recorded: called with the gradient that reached it, a node returns the
+    gradients for its inputs, the incoming gradient times its local derivative by PyTorch's own formula.
+    .grad is never touched. on_step(node, gradients in, gradients out), if given, sees each node as it runs.
+
+    It walks graphs of dense tensors whose nodes can be called from Python: those of PyTorch's operations
+    that have a derivative, and Functions written in Python. Anything else raises ValueError: a sparse
+    gradient (an embedding with sparse=True), reentrant checkpointing (its node runs backward() itself), a
+    node with no backward to call, or one that fails when called (its saved tensors freed, say).
     """
     if output.grad_fn is None:
         raise ValueError("output has no grad_fn: autograd recorded no graph under it")
     if output.numel() != 1:
         raise ValueError(f"output must hold one element, as for backward() without a gradient, not {output.numel()}")
-    # How many edges lead into each node: it may run only when all of them have delivered.
-    waiting, stack = collections.Counter(), [output.grad_fn]
+    # How many edges lead into each node (it may run only when all of them have delivered), and the
+    # highest input number they feed (how many gradients it takes, where this torch does not say).
+    waiting, feeds, stack = collections.Counter(), {output.grad_fn: output.output_nr + 1}, [output.grad_fn]
     while stack:
-        for child, _ in stack.pop().next_functions:
+        for child, number in stack.pop().next_functions:
             if child is not None:
                 waiting[child] += 1
+                feeds[child] = max(feeds.get(child, 0), number + 1)
                 if waiting[child] == 1:  # first visit
                     stack.append(child)
-    arrived = {output.grad_fn: {0: torch.ones_like(output)}}  # node -> {its input number: gradient}; dy/dy = 1
+    arrived = {output.grad_fn: {output.output_nr: torch.ones_like(output)}}  # node -> {input number: gradient}
     ready, leaves = collections.deque([output.grad_fn]), {}
     with torch.no_grad():  # as in backward(): computing gradients builds no graph of its own
         while ready:
@@ -107,25 +115,67 @@ def chain_rule_by_hand(output, on_step=None):
                 if grads:
                     leaves[node.variable] = grads[0]
                 continue
-            # _input_metadata, which torch.autograd reads too, has the number and shapes of a node's inputs
-            grads_in = [grads.get(i) for i in range(len(node._input_metadata))]
-            step = node if callable(node) else node.apply  # a Function written in Python runs through apply
-            grads_out = step(*grads_in) if grads else (None,) * len(node.next_functions)
-            grads_out = grads_out if isinstance(grads_out, tuple) else (grads_out,)  # one input: one gradient
+            shapes = input_shapes(node)
+            grads_in = [grads.get(i) for i in range(feeds[node] if shapes is None else len(shapes))]
+            grads_out = call_by_hand(node, grads_in) if grads else (None,) * len(node.next_functions)
             if on_step is not None:
                 on_step(node, grads_in, grads_out)
             for (child, number), grad in zip(node.next_functions, grads_out, strict=True):
                 if child is None:
                     continue
                 if grad is not None:
-                    # A broadcast input gets its gradient summed back to its own shape, as backward() does.
-                    grad = grad.sum_to_size(child._input_metadata[number].shape)
+                    grad = summed_to_input(grad, child, number)
                     slot = arrived.setdefault(child, {})
                     slot[number] = slot[number] + grad if number in slot else grad
                 waiting[child] -= 1
                 if waiting[child] == 0:
                     ready.append(child)
     return leaves
+
+
+def input_shapes(node):
+    """The shape of each gradient node takes, one per output of its operation; None where torch does not say.
+
+    Node._input_metadata is private: torch.autograd's own Python code reads it. Checked on 2.3.1, 2.7.1,
+    2.11.0, 2.13.0 and 2.15.0; 2.0 lacks it. There chain_rule_by_hand counts a node's gradients by the edges
+    into it and sums a broadcast gradient back at its leaf. That walks this lesson's graphs and its tests'
+    (broadcasting, several outputs of one node, Functions written in Python) as on later releases; a graph
+    that leaves the last output of an operation unused is refused: the node counts its gradients itself.
+    """
+    if hasattr(node, "variable"):  # AccumulateGrad takes one gradient, of its leaf's shape
+        return [node.variable.shape]
+    metadata = getattr(node, "_input_metadata", None)
+    return None if metadata is None else [m.shape for m in metadata]
+
+
+def summed_to_input(grad, node, number):
+    """grad summed back to the shape of node's input number, as backward() does for an input that was broadcast."""
+    shapes = input_shapes(node)
+    if shapes is None:
+        return grad
+    try:
+        return grad.sum_to_size(shapes[number])
+    except RuntimeError:  # only where input_shapes had to guess, on PyTorch 2.0
+        shape = list(shapes[number])
+        raise ValueError(f"chain_rule_by_hand cannot fit a gradient of shape {list(grad.shape)} to {shape}") from None
+
+
+def call_by_hand(node, grads_in):
+    """node's gradients for its inputs, given the gradients for its outputs; ValueError where it has none to give."""
+    if type(node).__name__ == "CheckpointFunctionBackward":
+        raise ValueError("chain_rule_by_hand cannot walk reentrant checkpointing: its node runs backward() itself")
+    step = node if callable(node) else getattr(node, "apply", None)  # a Function written in Python runs through apply
+    if step is None:
+        raise ValueError(f"chain_rule_by_hand cannot call {name(node)}: it has no backward callable from Python")
+    try:
+        grads_out = step(*grads_in)
+    except (RuntimeError, TypeError, NotImplementedError) as error:
+        first = str(error).strip().split("\n")[0]
+        raise ValueError(f"chain_rule_by_hand cannot call {name(node)}: {first}") from None
+    grads_out = grads_out if isinstance(grads_out, tuple) else (grads_out,)  # one input: one gradient
+    if any(grad is not None and grad.layout != torch.strided for grad in grads_out):
+        raise ValueError(f"chain_rule_by_hand cannot walk the sparse gradient that {name(node)} returns")
+    return grads_out
 
 
 def non_leaf_gradient(x=2.0, device="cpu"):
@@ -143,7 +193,7 @@ def non_leaf_gradient(x=2.0, device="cpu"):
 
 
 def main(argv=None):
-    args = parse_options(__doc__, argv, x=2.0)
+    args = options(__doc__, x=2.0).parse_args(argv)
     x, y = grad_fn_demo(args.x, args.device)
     v = x.item()
     print(f"Example 5, grad_fn on {args.device}: y = x**2 + 3*x + 1")
@@ -194,6 +244,11 @@ def numbers(tensors):
 
 # Plumbing, the same in each script of the lesson: check inputs, read options, compare results.
 
+# One clear line on an older Python, not a traceback deep in the lesson (zip(strict=True), ...); ruff's
+# target is 3.10, so it takes this check for dead code.
+if sys.version_info < (3, 10):  # noqa: UP036
+    sys.exit(f"this lesson needs Python 3.10 or newer, not {sys.version_info[0]}.{sys.version_info[1]}")
+
 
 def real_number(name, value):
     """value as a float if it is an int or float that float32 holds; otherwise TypeError/ValueError."""
@@ -204,19 +259,40 @@ def real_number(name, value):
     return float(value)
 
 
+def device_count(kind):
+    """(how many devices of kind, such as "cuda" or "mps", this torch can use here; why none, if torch said).
+
+    Asked of kind's own module, which every release since 2.0 has: torch.accelerator is 2.6+, and on 2.7's
+    CUDA builds without an NVIDIA driver its device_count() raises. What torch warns or raises is the why.
+    """
+    module = torch.backends.mps if kind == "mps" else getattr(torch, kind, None)  # one Apple GPU at most
+    if not hasattr(module, "is_available"):
+        return 0, ""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            count = (1 if kind == "mps" else module.device_count()) if module.is_available() else 0
+        except Exception as error:  # a build that cannot count its devices has none to use
+            return 0, str(error).split("\n")[0]
+    return count, str(caught[0].message).split("\n")[0] if caught else ""
+
+
 def usable_device(device):
-    """device as a torch.device if this machine has it; otherwise TypeError/ValueError naming it."""
+    """device as a torch.device if this machine can compute on it; otherwise TypeError/ValueError naming it."""
     if not isinstance(device, (str, torch.device)):
         raise TypeError(f"device must be a str or torch.device, got {device!r}")
-    count = torch.accelerator.device_count()  # 0 without an accelerator, or on a build without its support
-    here = ["cpu"] + [f"{torch.accelerator.current_accelerator().type}:{i}" for i in range(count)]
     try:
         wanted = torch.device(device)
-    except RuntimeError:  # not a device name torch knows
-        wanted = None
+    except RuntimeError:
+        raise ValueError(f"device {str(device)!r} is not a device torch knows (cpu, cuda, cuda:1, mps, ...)") from None
+    if wanted.type == "cpu":  # always there: no accelerator is asked about
+        return wanted
     # Check before use: cuda on a CPU-only build, or cuda:7 on one GPU, fails with pages of text.
-    if wanted is None or (wanted.type != "cpu" and f"{wanted.type}:{wanted.index or 0}" not in here):
-        raise ValueError(f"device {str(device)!r} is not available; this machine has {', '.join(here)}")
+    count, why = device_count(wanted.type)
+    if not 0 <= (wanted.index or 0) < count:
+        kind, names = wanted.type.upper(), ", ".join(f"{wanted.type}:{i}" for i in range(count))
+        has = f"{count} usable {kind} device{'s' * (count > 1)}, {names}" if count else f"no usable {kind} device"
+        raise ValueError(f"device {str(device)!r} is not available: this machine has {has}" + (f" ({why})" * bool(why)))
     return wanted
 
 
@@ -225,28 +301,27 @@ class OneLineErrors(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def parse_options(doc, argv, **inputs):
-    """Options --NAME for each lesson input (defaults as given) and --device; a bad value exits 2."""
+def checked(check, *name):
+    """check as an argparse type: it gets the text (as a float, after the name, where a name is given), and
+    its TypeError or ValueError becomes argparse's one-line error."""
 
-    def checked(check, *name):  # an argparse type: the lesson's own check, its error as argparse's
-        def parse(text):
-            try:
-                return check(*name, float(text)) if name else check(text)
-            except (TypeError, ValueError) as error:
-                raise argparse.ArgumentTypeError(str(error)) from None
+    def parse(text):
+        try:
+            return check(*name, float(text)) if name else check(text)
+        except (TypeError, ValueError) as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
 
-        return parse
+    return parse
 
+
+def options(doc, **inputs):
+    """A parser with --NAME for each lesson input (default as given) and --device; a bad value exits 2."""
     parser = OneLineErrors(description=doc.split("\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     for name, default in inputs.items():
-        parser.add_argument(
-            f"--{name}",
-            type=checked(real_number, name),
-            default=default,
-            help=f"value of {name}; a negative one as --{name}=-1e5",
-        )
+        text = f"{name}; a negative one as --{name}=-1e5"
+        parser.add_argument(f"--{name}", type=checked(real_number, name), default=default, help=text)
     parser.add_argument("--device", type=checked(usable_device), default="cpu", help="cpu, cuda, cuda:1, mps, ...")
-    return parser.parse_args(argv)
+    return parser
 
 
 def num(v):
@@ -254,14 +329,15 @@ def num(v):
     return f"({v:g})" if v < 0 else f"{v:g}"
 
 
-def agree(label, autograd, by_hand):
-    """Print autograd's value beside the hand-derived one; True when they agree (to float32 precision)."""
+def agree(label, value, by_hand, how="autograd"):
+    """Print a value (computed how: autograd, forward, ...) beside the hand-derived one; True when they agree,
+    to float32 precision."""
     if isinstance(by_hand, float):
-        ok = math.isclose(autograd, by_hand, rel_tol=1e-5, abs_tol=1e-5)
+        ok = math.isclose(value, by_hand, rel_tol=1e-5, abs_tol=1e-5)
     else:
-        ok = autograd == by_hand
-    shown = [f"{v:g}" if isinstance(v, float) else str(v) for v in (autograd, by_hand)]
-    print(f"  {label:<26} autograd {shown[0]:<12} by hand {shown[1]:<12} {'agree' if ok else 'DIFFER'}")
+        ok = value == by_hand
+    shown = [f"{v:g}" if isinstance(v, float) else str(v) for v in (value, by_hand)]
+    print(f"  {label:<26} {how:>8} {shown[0]:<12} by hand {shown[1]:<12} {'agree' if ok else 'DIFFER'}")
     return ok
 
 

@@ -2,9 +2,11 @@
 
 import re
 import sys
+import types
 
 import pytest
 import torch
+import torch.utils.checkpoint  # PyTorch 2.0 does not import it with torch
 from conftest import SWEEP, float32, script
 from torch.testing import assert_close
 
@@ -172,6 +174,11 @@ def graph_a_path_that_sends_no_gradient(device):
     return Blocked.apply(x.exp()).sum() + (x * 3).sum(), [x]
 
 
+def graph_output_is_the_last_output_of_its_node(device):
+    a = torch.tensor([1.0, 2.0, 3.0], device=device, requires_grad=True)
+    return a.unbind()[2], [a]  # its grad_fn, UnbindBackward0, takes three gradients: this one is the 3rd
+
+
 GRAPHS = [
     graph_lesson,
     graph_product,
@@ -181,17 +188,42 @@ GRAPHS = [
     graph_constants_and_broadcasting,
     graph_several_outputs_of_one_node,
     graph_a_path_that_sends_no_gradient,
+    graph_output_is_the_last_output_of_its_node,
 ]
 
 
+@pytest.fixture(params=["metadata", "no metadata"])
+def shapes_known(request, monkeypatch):
+    """Each walk twice: with Node._input_metadata, and without it as on PyTorch 2.0, where the walk must infer it."""
+    if request.param == "no metadata":
+        real = lesson.input_shapes
+
+        def hidden(node):
+            return types.SimpleNamespace(variable=node.variable) if hasattr(node, "variable") else object()
+
+        monkeypatch.setattr(lesson, "input_shapes", lambda node: real(hidden(node)))
+    return request.param
+
+
 @pytest.mark.parametrize("build", GRAPHS, ids=lambda build: build.__name__.removeprefix("graph_"))
-def test_the_chain_rule_by_hand_equals_autograd_on_every_graph(build, device):
+def test_the_chain_rule_by_hand_equals_autograd_on_every_graph(build, device, shapes_known):
     output, leaves = build(device)
     by_hand = lesson.chain_rule_by_hand(output)
     expected = torch.autograd.grad(output, leaves)
     assert set(map(id, by_hand)) == set(map(id, leaves))
     for leaf, grad in zip(leaves, expected, strict=True):
         assert_close(by_hand[leaf], grad)
+
+
+@pytest.mark.usefixtures("shapes_known")
+def test_without_metadata_a_graph_that_leaves_an_operations_last_output_unused_is_refused():
+    a = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    first, second, _ = a.unbind()
+    if lesson.input_shapes(first.grad_fn) is not None:  # PyTorch 2.0 has no metadata, either way
+        assert lesson.chain_rule_by_hand(first * second)[a].tolist() == [2.0, 1.0, 0.0]
+    else:  # the walk sees edges into two of UnbindBackward0's three inputs, and the node refuses two gradients
+        with pytest.raises(ValueError, match=r"^chain_rule_by_hand cannot call UnbindBackward0: "):
+            lesson.chain_rule_by_hand(first * second)
 
 
 def test_the_chain_rule_by_hand_gives_7_for_the_lessons_y_and_12_and_4_for_c():
@@ -232,6 +264,40 @@ def test_the_chain_rule_by_hand_refuses_a_leaf_and_an_output_of_several_elements
         lesson.chain_rule_by_hand(x)
     with pytest.raises(ValueError, match="output must hold one element"):
         lesson.chain_rule_by_hand(x * 2)
+
+
+class NoBackward(torch.autograd.Function):
+    """A Function written in Python without a backward: its node has nothing to call."""
+
+    @staticmethod
+    def forward(ctx, t):
+        return t * 2
+
+
+def graph_of_each_kind_not_walked():
+    """(what, output) for each kind of graph chain_rule_by_hand does not walk, and the error it names."""
+    x = torch.tensor([0.5, 1.5], requires_grad=True)
+    weight = torch.ones(4, 2, requires_grad=True)
+    freed = (x * x).sum()
+    freed.backward()  # frees the values MulBackward0 saved
+    return [
+        ("sparse", torch.nn.functional.embedding(torch.tensor([0, 2]), weight, sparse=True).sum(), "sparse gradient"),
+        ("reentrant", torch.utils.checkpoint.checkpoint(torch.sin, x, use_reentrant=True).sum(), "checkpointing"),
+        ("no backward", NoBackward.apply(x).sum(), "call NoBackwardBackward: You must implement"),
+        ("freed", freed, "call MulBackward0: Trying to backward through the graph a second time"),
+    ]
+
+
+@pytest.mark.parametrize("kind", range(4), ids=["sparse", "reentrant checkpoint", "no backward", "freed graph"])
+def test_a_graph_the_walk_does_not_handle_raises_one_clear_value_error(kind):
+    _, output, message = graph_of_each_kind_not_walked()[kind]
+    with pytest.raises(ValueError, match=rf"^chain_rule_by_hand cannot (.* )?{message}"):
+        lesson.chain_rule_by_hand(output)
+
+
+def test_a_node_with_nothing_to_call_is_named_in_the_error():
+    with pytest.raises(ValueError, match=r"^chain_rule_by_hand cannot call object: it has no backward callable"):
+        lesson.call_by_hand(object(), [])
 
 
 # leaf and non-leaf

@@ -39,14 +39,18 @@ NOT_NUMBERS = ["2", None, True, [2.0], 2j, torch.tensor(2.0)]
 NOT_FINITE_FLOAT32 = [math.nan, math.inf, -math.inf, 1e39, -1e39, 10**39, 10**400]
 
 
-def _missing_devices():
-    """Device names torch knows that this machine lacks (cuda on a CPU-only build, cuda:7 on one GPU, ...)."""
-    accelerator = torch.accelerator.current_accelerator(check_available=True)
-    here = {f"{accelerator.type}:{i}" for i in range(torch.accelerator.device_count())} if accelerator else set()
-    return [d for d in ["cuda", "cuda:0", "cuda:7", "mps", "xpu", "meta"] if f"{d}:0" not in here and d not in here]
+def refusal(device):
+    """What usable_device says of a device this machine lacks; None for one it has."""
+    try:
+        script("01").usable_device(device)
+    except ValueError as error:
+        return str(error)
+    return None
 
 
-MISSING_DEVICES = _missing_devices()
+# Device names torch knows that this machine lacks: cuda on a CPU-only build, cuda:7 on one GPU, ...
+MISSING_DEVICES = [d for d in ["cuda", "cuda:0", "cuda:99", "mps", "xpu", "meta"] if refusal(d)]
+UNKNOWN = "is not a device torch knows (cpu, cuda, cuda:1, mps, ...)"
 basic_autograd = script("01").basic_autograd
 
 
@@ -69,9 +73,16 @@ def test_ints_and_every_finite_float32_are_accepted(value):
     assert basic_autograd(value)[0].item() == pytest.approx(value, rel=1e-6, abs=1e-45)
 
 
-@pytest.mark.parametrize("device", ["foo", "", "CPU", *MISSING_DEVICES])
+@pytest.mark.parametrize("device", ["foo", "", "CPU", "cuda:x"])
+def test_a_device_name_torch_does_not_know_raises_value_error_naming_it(device):
+    with pytest.raises(ValueError, match=rf"^device '{re.escape(device)}' {re.escape(UNKNOWN)}$"):
+        basic_autograd(device=device)
+
+
+@pytest.mark.parametrize("device", MISSING_DEVICES)
 def test_a_device_this_machine_lacks_raises_value_error_naming_it(device):
-    with pytest.raises(ValueError, match=rf"^device '{re.escape(device)}' is not available; this machine has cpu"):
+    kind = device.split(":")[0].upper()
+    with pytest.raises(ValueError, match=rf"^device '{device}' is not available: this machine has .*{kind} device"):
         basic_autograd(device=device)
 
 
@@ -94,7 +105,7 @@ def test_every_lesson_function_refuses_a_bad_input_and_a_missing_device_naming_t
     with pytest.raises(ValueError, match=rf"^{name} must be a finite number within float32 range, got nan$"):
         call(**{name: math.nan})
     if "device" in inspect.signature(call).parameters:
-        with pytest.raises(ValueError, match=r"^device 'foo' is not available; this machine has cpu"):
+        with pytest.raises(ValueError, match=rf"^device 'foo' {re.escape(UNKNOWN)}$"):
             call(device="foo")
 
 
@@ -107,14 +118,11 @@ BAD_OPTIONS = [
     (["--{0}"], "argument --{0}: expected one argument"),
     (["--y", "1"], "unrecognized arguments: --y 1"),
     (["extra"], "unrecognized arguments: extra"),
-    (["--device", "foo"], "argument --device: device 'foo' is not available; this machine has cpu"),
-    *[
-        (["--device", d], f"argument --device: device '{d}' is not available; this machine has cpu")
-        for d in MISSING_DEVICES
-    ],
+    (["--device", "foo"], f"argument --device: device 'foo' {UNKNOWN}"),
+    *[(["--device", d], f"argument --device: {refusal(d)}") for d in MISSING_DEVICES],
 ]
-# In every script: one bad number, one unknown option, one device it lacks (cuda, cuda:7 or mps).
-EACH_SCRIPT = [(number, BAD_OPTIONS[i]) for number in SCRIPTS for i in (1, 6, 8 + len(MISSING_DEVICES))]
+# In every script: one bad number, one unknown option, one device it lacks (cuda:99, on any machine).
+EACH_SCRIPT = [(number, BAD_OPTIONS[i]) for number in SCRIPTS for i in (1, 6, 9 + MISSING_DEVICES.index("cuda:99"))]
 ALL_ON_01 = [("01", bad) for bad in BAD_OPTIONS]
 
 

@@ -3,6 +3,9 @@ so its behaviour is proved once, on 01, and its sameness in every script."""
 
 import math
 import re
+import runpy
+import sys
+import warnings
 
 import pytest
 import torch
@@ -67,11 +70,16 @@ def test_help_describes_the_script_with_its_docstrings_first_line(run, number):
     assert " ".join(first_line.split()) in " ".join(out.split())
 
 
+# Finding devices, on the machines learners have: simulated here by what torch's own modules answer.
+
+NO_DRIVER = "CUDA initialization: Found no NVIDIA driver on your system. Please check that you have an NVIDIA GPU"
+
+
 @pytest.fixture
 def one_gpu(monkeypatch):
-    """This machine as a one-GPU CUDA machine would report itself."""
-    monkeypatch.setattr(torch.accelerator, "device_count", lambda: 1)
-    monkeypatch.setattr(torch.accelerator, "current_accelerator", lambda check_available=False: torch.device("cuda"))
+    """This machine as a one-GPU CUDA machine reports itself."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
 
 
 @pytest.mark.parametrize("device", ["cuda", "cuda:0", torch.device("cuda", 0), "cpu"], ids=str)
@@ -79,7 +87,78 @@ def test_on_a_one_gpu_machine_cuda_and_cuda_0_are_accepted(one_gpu, device):
     assert plumbing.usable_device(device) == torch.device(device)
 
 
-@pytest.mark.parametrize("device", ["cuda:1", "cuda:7", "mps", "xpu:0"])
-def test_on_a_one_gpu_machine_other_devices_are_refused_with_what_it_has(one_gpu, device):
-    with pytest.raises(ValueError, match=rf"^device '{device}' is not available; this machine has cpu, cuda:0$"):
+@pytest.mark.parametrize("device", ["cuda:1", "cuda:7"])
+def test_on_a_one_gpu_machine_another_gpu_is_refused_naming_the_one_it_has(one_gpu, device):
+    message = f"device '{device}' is not available: this machine has 1 usable CUDA device, cuda:0"
+    with pytest.raises(ValueError, match=rf"^{message}$"):
         plumbing.usable_device(device)
+
+
+def test_on_a_two_gpu_machine_both_are_named(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert plumbing.usable_device("cuda:1") == torch.device("cuda", 1)
+    with pytest.raises(ValueError, match=r"this machine has 2 usable CUDA devices, cuda:0, cuda:1$"):
+        plumbing.usable_device("cuda:2")
+
+
+def test_a_cuda_build_without_a_driver_refuses_cuda_in_one_line_with_torchs_reason(monkeypatch):
+    def is_available():  # as a CUDA build on a laptop without an NVIDIA driver answers
+        warnings.warn(NO_DRIVER, UserWarning, stacklevel=2)
+        return False
+
+    monkeypatch.setattr(torch.cuda, "is_available", is_available)
+    message = f"device 'cuda' is not available: this machine has no usable CUDA device ({NO_DRIVER})"
+    with pytest.raises(ValueError, match=rf"^{re.escape(message)}$"):  # the warning is kept, not shown
+        plumbing.usable_device("cuda")
+
+
+def test_a_build_whose_device_count_raises_has_no_usable_device(monkeypatch):
+    def device_count():  # as torch.accelerator.device_count() does on 2.7's CUDA builds without a driver
+        raise RuntimeError("Found no NVIDIA driver on your system.\nPlease check that ...")
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", device_count)
+    assert plumbing.device_count("cuda") == (0, "Found no NVIDIA driver on your system.")
+    with pytest.raises(ValueError, match=r"^device 'cuda:0' .* no usable CUDA device \(Found no NVIDIA driver"):
+        plumbing.usable_device("cuda:0")
+
+
+def test_on_a_mac_mps_is_the_one_apple_gpu(monkeypatch):
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    assert plumbing.usable_device("mps") == torch.device("mps")
+    with pytest.raises(
+        ValueError, match=r"^device 'mps:1' is not available: this machine has 1 usable MPS device, mps:0$"
+    ):
+        plumbing.usable_device("mps:1")
+
+
+@pytest.mark.parametrize("kind", ["meta", "xla", "lazy"])
+def test_a_kind_torch_has_no_module_for_has_no_usable_device(kind):
+    assert plumbing.device_count(kind) == (0, "")
+
+
+def test_the_default_cpu_never_asks_about_an_accelerator(monkeypatch, capsys):
+    def asked(*args, **kwargs):
+        raise AssertionError("the default device cpu must not touch an accelerator")
+
+    for module, attribute in [
+        (torch.cuda, "is_available"),
+        (torch.cuda, "device_count"),
+        (torch.backends.mps, "is_available"),
+    ]:
+        monkeypatch.setattr(module, attribute, asked)
+    for attribute in ("device_count", "is_available", "current_accelerator"):  # torch.accelerator is 2.6+
+        if hasattr(getattr(torch, "accelerator", None), attribute):
+            monkeypatch.setattr(torch.accelerator, attribute, asked)
+    for number in SCRIPTS:
+        assert script(number).main([]) == 0, number
+    assert "DIFFER" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("number", SCRIPTS)
+def test_an_older_python_gets_one_line_saying_what_the_lesson_needs(monkeypatch, number):
+    monkeypatch.setattr(sys, "version_info", (3, 9, 18, "final", 0))
+    with pytest.raises(SystemExit) as exited:
+        runpy.run_path(str(ROOT / f"{SCRIPTS[number]}.py"), run_name="__main__")
+    assert exited.value.code == "this lesson needs Python 3.10 or newer, not 3.9"
