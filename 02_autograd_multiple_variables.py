@@ -9,8 +9,16 @@ By hand, treating the other variable as a constant:
     dc/db = a**2           at a = 2:         2**2  = 4
 
 torch.autograd.grad(c, (a, b)) computes the same two derivatives and returns them instead:
-a.grad and b.grad stay None. It is the form to use when the gradients are values to compute with
-(a gradient penalty, a derivative of a derivative) rather than updates for an optimizer.
+a.grad and b.grad stay None. It is the form to use when a gradient is a value to compute with
+rather than an update for an optimizer. To differentiate that value again (a derivative of a
+derivative, a gradient penalty), pass create_graph=True, and autograd records the computation of
+the gradient too:
+
+    dc/da   = grad(c, a, create_graph=True) = 2*a*b      at a = 2, b = 3:  12
+    d2c/da2 = grad(dc/da, a)                = 2*b        at b = 3:         6
+
+Without create_graph=True the gradient comes back with no graph behind it, and differentiating it
+again raises "element 0 of tensors does not require grad and does not have a grad_fn".
 
 Run it:  python 02_autograd_multiple_variables.py [--a 2.0] [--b 3.0] [--device cpu]
 """
@@ -24,15 +32,34 @@ import torch
 
 
 def product(a, b):
-    """The lesson's c as a function of a and b, for any tensors a and b."""
+    """The lesson's c = a**2 * b, for tensors a and b or plain numbers."""
     return a**2 * b
+
+
+# By hand, each partial derivative treats the other variable as a constant.
+
+
+def dc_da(a, b):
+    return 2 * a * b
+
+
+def dc_db(a, b):
+    return a**2
+
+
+def d2c_da2(a, b):
+    return 2 * b
+
+
+def leaves(a, b, device):
+    """a and b as one-element leaves that require grad."""
+    device = usable_device(device)
+    return tuple(torch.tensor([real_number(n, v)], device=device, requires_grad=True) for n, v in (("a", a), ("b", b)))
 
 
 def multiple_variables(a=2.0, b=3.0, device="cpu"):
     """Return (a, b, c) with c = a**2 * b, after c.backward() has filled a.grad and b.grad."""
-    device = usable_device(device)
-    a = torch.tensor([real_number("a", a)], device=device, requires_grad=True)
-    b = torch.tensor([real_number("b", b)], device=device, requires_grad=True)
+    a, b = leaves(a, b, device)
     c = product(a, b)
     c.backward()  # one pass backward reaches both leaves
     return a, b, c
@@ -40,37 +67,75 @@ def multiple_variables(a=2.0, b=3.0, device="cpu"):
 
 def gradients_returned(a=2.0, b=3.0, device="cpu"):
     """Return (a, b, (dc/da, dc/db)) from torch.autograd.grad(c, (a, b)), which leaves a.grad and b.grad None."""
-    device = usable_device(device)
-    a = torch.tensor([real_number("a", a)], device=device, requires_grad=True)
-    b = torch.tensor([real_number("b", b)], device=device, requires_grad=True)
+    a, b = leaves(a, b, device)
     return a, b, torch.autograd.grad(product(a, b), (a, b))
+
+
+# A derivative of a derivative: create_graph=True
+
+
+def second_derivative(a=2.0, b=3.0, device="cpu"):
+    """Return (dc/da, d2c/da2): the first from grad(c, a, create_graph=True), the second from grad(dc/da, a)."""
+    a, b = leaves(a, b, device)
+    (first,) = torch.autograd.grad(product(a, b), a, create_graph=True)  # records how dc/da was computed
+    (second,) = torch.autograd.grad(first, a)
+    return first, second
+
+
+def second_derivative_without_create_graph(a=2.0, b=3.0, device="cpu"):
+    """grad(grad(c, a), a): the first gradient has no graph behind it, so the second grad() raises RuntimeError."""
+    a, b = leaves(a, b, device)
+    (first,) = torch.autograd.grad(product(a, b), a)
+    torch.autograd.grad(first, a)
 
 
 def main(argv=None):
     args = options(__doc__, a=2.0, b=3.0).parse_args(argv)
     a, b, c = multiple_variables(args.a, args.b, args.device)
-    va, vb = a.item(), b.item()
+    va, vb = a.item(), b.item()  # the float32 values autograd worked with
     print(f"Example 2, autograd with several inputs on {args.device}: c = a**2 * b")
     print(f"a = {va:g}, b = {vb:g}   (leaves, requires_grad={a.requires_grad} and {b.requires_grad})")
-    print(f"c = {c.item():g}   (made by autograd's {type(c.grad_fn).__name__})")
+    print(f"c = {c.item():g}   (computed by the forward pass, which autograd recorded: c.grad_fn = {name(c.grad_fn)})")
     print(f"after c.backward(): a.grad = {a.grad.item():g}, b.grad = {b.grad.item():g}")
     print("by hand:")
-    print(f"  c     = a**2 * b = {num(va)}**2 * {num(vb)} = {va**2 * vb:g}")
-    print(f"  dc/da = 2*a*b = 2*{num(va)}*{num(vb)} = {2 * va * vb:g}")
-    print(f"  dc/db = a**2 = {num(va)}**2 = {va**2:g}")
+    print(f"  c     = a**2 * b = {num(va)}**2 * {num(vb)} = {product(va, vb):g}")
+    print(f"  dc/da = 2*a*b = 2*{num(va)}*{num(vb)} = {dc_da(va, vb):g}")
+    print(f"  dc/db = a**2 = {num(va)}**2 = {dc_db(va, vb):g}")
+
+    # torch.autograd.grad returns the gradients
     fresh_a, fresh_b, (grad_a, grad_b) = gradients_returned(args.a, args.b, args.device)
     print(f"torch.autograd.grad(c, (a, b)) on fresh a and b returns ({grad_a.item():g}, {grad_b.item():g})")
     print(f"  and leaves a.grad = {fresh_a.grad}, b.grad = {fresh_b.grad}")
+
+    # A derivative of a derivative
+    first, second = second_derivative(args.a, args.b, args.device)
+    print("a derivative of a derivative:")
+    print(f"  dc/da = grad(c, a, create_graph=True) = {first.item():g}, requires_grad={first.requires_grad}")
+    print(f"  d2c/da2 = grad(dc/da, a) = {second.item():g}")
+    print(f"  by hand: d2c/da2 = d(2*a*b)/da = 2*b = 2*{num(vb)} = {d2c_da2(va, vb):g}")
+    try:
+        second_derivative_without_create_graph(args.a, args.b, args.device)
+        print("  without create_graph=True, the second grad() ran")
+    except RuntimeError as error:
+        print(f"  without create_graph=True, the second grad() raises RuntimeError: {error}")
+
     print("checks:")
     ok = [
-        agree("c", c.item(), va**2 * vb),
-        agree("a.grad = dc/da", a.grad.item(), 2 * va * vb),
-        agree("b.grad = dc/db", b.grad.item(), va**2),
-        agree("grad(c, a) = dc/da", grad_a.item(), 2 * va * vb),
-        agree("grad(c, b) = dc/db", grad_b.item(), va**2),
-        agree("a.grad, b.grad", (fresh_a.grad, fresh_b.grad), (None, None)),
+        agree("c", c.item(), product(va, vb), how="forward"),
+        agree("a.grad = dc/da", a.grad.item(), dc_da(va, vb)),
+        agree("b.grad = dc/db", b.grad.item(), dc_db(va, vb)),
+        agree("grad(c, a) = dc/da", grad_a.item(), dc_da(va, vb)),
+        agree("grad(c, b) = dc/db", grad_b.item(), dc_db(va, vb)),
+        agree("[a.grad, b.grad] after it", [fresh_a.grad, fresh_b.grad], [None, None]),
+        agree("create_graph: dc/da", first.item(), dc_da(va, vb)),
+        agree("grad(dc/da, a) = d2c/da2", second.item(), d2c_da2(va, vb)),
     ]
     return 0 if all(ok) else 1
+
+
+def name(node):
+    """A grad_fn's class name (MulBackward0), or None: stable across versions, unlike its repr."""
+    return type(node).__name__ if node is not None else "None"
 
 
 # Plumbing, the same in each script of the lesson: check inputs, read options, compare results.
@@ -160,15 +225,24 @@ def num(v):
     return f"({v:g})" if v < 0 else f"{v:g}"
 
 
+def shown(value):
+    """A value as the lesson prints it: 7.0 as 7, a list of numbers as [7, 9, 11], anything else as str() has it."""
+    if isinstance(value, list):
+        return "[" + ", ".join(map(shown, value)) + "]"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def agree(label, value, by_hand, how="autograd"):
-    """Print a value (computed how: autograd, forward, ...) beside the hand-derived one; True when they agree,
-    to float32 precision."""
-    if isinstance(by_hand, float):
-        ok = math.isclose(value, by_hand, rel_tol=1e-5, abs_tol=1e-5)
-    else:
-        ok = value == by_hand
-    shown = [f"{v:g}" if isinstance(v, float) else str(v) for v in (value, by_hand)]
-    print(f"  {label:<26} {how:>8} {shown[0]:<12} by hand {shown[1]:<12} {'agree' if ok else 'DIFFER'}")
+    """Print a value computed how (by autograd, by the forward pass, ...) beside the one worked by hand; True
+    when they agree: numbers to float32 precision, lists element by element."""
+
+    def close(a, b):
+        if isinstance(b, list):
+            return isinstance(a, list) and len(a) == len(b) and all(map(close, a, b))
+        return math.isclose(a, b, rel_tol=1e-5, abs_tol=1e-5) if isinstance(b, float) else a == b
+
+    ok = close(value, by_hand)
+    print(f"  {label:<26} {how:>8} {shown(value):<12} by hand {shown(by_hand):<12} {'agree' if ok else 'DIFFER'}")
     return ok
 
 

@@ -10,14 +10,19 @@ y = x**2 + 3*x + 1 and dy/dx = 2*x + 3 (7 at x = 2), three calls show it:
 This is why a training loop calls optimizer.zero_grad() before each loss.backward().
 
 Why add at all: a sum's gradient is the sum of the gradients. A loss summed over a batch, say
-L(x) = sum over s in the batch of (x - s)**2 with dL/dx = 2 * sum(x - s), gets the same x.grad
+L(x) = sum over s in the batch of (x - s)**2 with dL/dx = 2*(n*x - sum(s)), gets the same x.grad
 whether backward() runs once on the whole batch or once per half, one after the other, with no
-zeroing in between. That is how a batch too large for memory is trained in pieces.
+zeroing in between. That is how a batch too large for memory is trained in pieces. It holds as
+said for a summed loss only. torch.nn's losses average by default (reduction='mean'): each half's
+mean weighs its examples by 1/(half's size), so two halves add up to twice the whole batch's
+gradient, unless each half's loss is divided by 2, the number of pieces (in general, each piece's
+mean weighed by its size over the batch's).
 
-Two ways to reset: x.grad.zero_() writes zeros into the same tensor; x.grad = None drops it, and
-the next backward() makes a new one. optimizer.zero_grad() does the second by default
-(set_to_none=True, since PyTorch 2.0): nothing to write, and None tells "no gradient yet" apart
-from a gradient of 0.
+Two ways to reset: x.grad.zero_() writes zeros into the same tensor, and the next backward() adds
+into it (in place, as it does whenever it records no graph of its own; with create_graph=True it
+makes a new tensor instead). x.grad = None drops the tensor, and the next backward() makes a new
+one. optimizer.zero_grad() does the second by default (set_to_none=True, since PyTorch 2.0):
+nothing to write, and None tells "no gradient yet" apart from a gradient of 0.
 
 The plan calls y.backward() twice on the same y. That fails as written: the first call frees the
 values the graph saved for the backward pass. retain_graph=True keeps them, as the official
@@ -36,13 +41,23 @@ import torch
 
 
 def polynomial(x):
-    """The lesson's y as a function of x, for any tensor x."""
+    """The lesson's y = x**2 + 3*x + 1, for a tensor x or a plain number."""
     return x**2 + 3 * x + 1
+
+
+def derivative(x):
+    """dy/dx worked by hand, by the power rule and the sum rule: 2*x + 3, for a tensor x or a plain number."""
+    return 2 * x + 3
+
+
+def leaf(x, device):
+    """x as a one-element leaf that requires grad."""
+    return torch.tensor([real_number("x", x)], device=usable_device(device), requires_grad=True)
 
 
 def gradient_accumulation(x=2.0, device="cpu"):
     """Return x.grad after each of three y.backward() calls: the 1st, a 2nd without zeroing, a 3rd after zero_()."""
-    x = torch.tensor([real_number("x", x)], device=usable_device(device), requires_grad=True)
+    x = leaf(x, device)
     y = polynomial(x)
     seen = []
     y.backward(retain_graph=True)  # keep the graph's saved tensors: y.backward() runs again below
@@ -57,34 +72,53 @@ def gradient_accumulation(x=2.0, device="cpu"):
 
 def plan_as_written(x=2.0, device="cpu"):
     """The plan's literal code, y.backward() twice on one graph: the second call raises RuntimeError."""
-    x = torch.tensor([real_number("x", x)], device=usable_device(device), requires_grad=True)
+    x = leaf(x, device)
     y = polynomial(x)
     y.backward()  # frees the tensors saved for the backward pass
     y.backward()  # needs them: raises
 
 
+# Why gradients add: a batch in pieces
+
 BATCH = (1.0, 2.0, 3.0, 4.0)  # the data s of the batch example
+REDUCTIONS = ("sum", "mean")
 
 
-def batch_in_halves(x=2.0, device="cpu"):
-    """For L = sum of (x - s)**2 over BATCH, return x.grad after backward() on its 1st half, after the 2nd
-    half too (no zeroing), and after one backward() on the whole batch."""
-    device = usable_device(device)
-    batch = torch.tensor(BATCH, device=device)
-    x = torch.tensor([real_number("x", x)], device=device, requires_grad=True)
-    ((x - batch[:2]) ** 2).sum().backward()
+def batch_loss(x, batch, reduction):
+    """The squared error of x against each s in batch, summed or averaged: torch.nn's MSELoss."""
+    return torch.nn.functional.mse_loss(x.expand_as(batch), batch, reduction=reduction)
+
+
+def batch_slope(x, batch, reduction):
+    """dL/dx worked by hand: 2*(n*x - sum(s)) for the summed loss, that over n for the mean."""
+    total = 2 * (len(batch) * x - sum(batch))
+    return total if reduction == "sum" else total / len(batch)
+
+
+def batch_in_halves(x=2.0, reduction="sum", scaled=False, device="cpu"):
+    """For L = batch_loss over BATCH, return x.grad after backward() on its 1st half, after the 2nd half too
+    (no zeroing), and after one backward() on the whole batch. scaled: each half's loss divided by 2 first."""
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {', '.join(REDUCTIONS)}, got {reduction!r}")
+    x = leaf(x, device)
+    batch = torch.tensor(BATCH, device=x.device)
+    pieces = 2 if scaled else 1  # what each half's loss is divided by
+    (batch_loss(x, batch[:2], reduction) / pieces).backward()
     first_half = x.grad.item()
-    ((x - batch[2:]) ** 2).sum().backward()  # no zeroing: the 2nd half's gradient adds to the 1st's
+    (batch_loss(x, batch[2:], reduction) / pieces).backward()  # no zeroing: the 2nd half's gradient adds to the 1st's
     halves = x.grad.item()
     x.grad = None
-    ((x - batch) ** 2).sum().backward()
+    batch_loss(x, batch, reduction).backward()
     return first_half, halves, x.grad.item()
+
+
+# Two ways to reset
 
 
 def two_resets(x=2.0, device="cpu"):
     """Reset x.grad both ways, each followed by a backward(). Returns x.grad after zero_(), after the next
     backward() and whether that reused the same tensor; whether x.grad is None after = None, and after the next."""
-    x = torch.tensor([real_number("x", x)], device=usable_device(device), requires_grad=True)
+    x = leaf(x, device)
     polynomial(x).backward()
     kept = x.grad
     x.grad.zero_()  # zeros written into the same tensor
@@ -97,13 +131,24 @@ def two_resets(x=2.0, device="cpu"):
     return zeroed, after_zeroed, reused, dropped, x.grad.item()
 
 
+def adds_in_place(x=2.0, create_graph=False, device="cpu"):
+    """Whether a second backward() adds into the tensor x.grad already is, or makes a new one."""
+    x = leaf(x, device)
+    polynomial(x).backward()
+    kept = x.grad
+    with warnings.catch_warnings():  # create_graph=True warns once of a cycle x -> x.grad -> graph -> x:
+        warnings.simplefilter("ignore")  # true, and why torch.autograd.grad is the tool for it, but not this lesson
+        polynomial(x).backward(create_graph=create_graph)
+    return x.grad is kept
+
+
 def main(argv=None):
     args = options(__doc__, x=2.0).parse_args(argv)
     first, second, third = gradient_accumulation(args.x, args.device)
-    v = torch.tensor(args.x, dtype=torch.float32).item()  # the float32 value autograd worked with
-    slope = 2 * v + 3
+    at = leaf(args.x, "cpu").item()  # the float32 value autograd worked with
+    slope = derivative(at)
     print(f"Example 3, gradient accumulation on {args.device}: y = x**2 + 3*x + 1")
-    print(f"x = {v:g}, so dy/dx = 2*x + 3 = 2*{num(v)} + 3 = {slope:g}")
+    print(f"x = {at:g}, so dy/dx = 2*x + 3 = 2*{num(at)} + 3 = {slope:g}")
     try:
         plan_as_written(args.x, args.device)
         print("the plan as written, y.backward() twice on one graph, ran")
@@ -114,37 +159,51 @@ def main(argv=None):
     print(f"x.grad after the 1st y.backward():             {first:g}")
     print(f"x.grad after a 2nd, without zeroing:           {second:g}")
     print(f"x.grad after x.grad.zero_() and a 3rd:         {third:g}")
-    first_half, halves, whole = batch_in_halves(args.x, args.device)
+
+    # A batch in pieces
     n, total = len(BATCH), sum(BATCH)
-    batch_slope = 2 * (n * v - total)  # dL/dx by hand
-    print(f"why it adds: L = sum of (x - s)**2 over the batch s = {show(BATCH)}, dL/dx = 2*(n*x - sum(s))")
+    summed, mean = (batch_slope(at, BATCH, reduction) for reduction in REDUCTIONS)
+    first_half, halves, whole = batch_in_halves(args.x, "sum", device=args.device)
+    print(f"why it adds: L = sum of (x - s)**2 over the batch s = {shown(list(BATCH))}, dL/dx = 2*(n*x - sum(s))")
     print(f"  backward() on the 1st half, then on the 2nd, no zeroing:   x.grad = {first_half:g}, then {halves:g}")
     print(f"  backward() on the whole batch at once:                      x.grad = {whole:g}")
-    print(f"  by hand: 2*({n}*{num(v)} - {total:g}) = {batch_slope:g}")
+    print(f"  by hand: 2*({n}*{num(at)} - {total:g}) = {summed:g}")
+    default = inspect.signature(torch.nn.functional.mse_loss).parameters["reduction"].default
+    print(f"that is for a summed loss; torch.nn's losses default to reduction={default!r}, the mean:")
+    _, mean_halves, mean_whole = batch_in_halves(args.x, "mean", device=args.device)
+    _, scaled_halves, _ = batch_in_halves(args.x, "mean", scaled=True, device=args.device)
+    print(f"  L = mean of (x - s)**2, dL/dx = 2*(n*x - sum(s))/n; on the whole batch:  x.grad = {mean_whole:g}")
+    print(f"  each half's mean, one after the other, no zeroing:          x.grad = {mean_halves:g}, twice as much")
+    print(f"  each half's mean divided by 2, the number of pieces:        x.grad = {scaled_halves:g}")
+    print(f"  by hand: 2*({n}*{num(at)} - {total:g})/{n} = {mean:g}")
+
+    # Two ways to reset
     zeroed, after_zeroed, reused, dropped, after_none = two_resets(args.x, args.device)
     print("two resets, each followed by y.backward():")
     print(f"  x.grad.zero_(): x.grad = {zeroed:g}, then {after_zeroed:g}, added into the same tensor: {reused}")
     print(f"  x.grad = None:  x.grad is None: {dropped}, then {after_none:g}, in a new tensor")
+    in_place = adds_in_place(args.x, create_graph=True, device=args.device)
+    print(f"  backward() adds in place when it records no graph; with create_graph=True, the same tensor: {in_place}")
     default = inspect.signature(torch.optim.Optimizer.zero_grad).parameters["set_to_none"].default
     print(f"  optimizer.zero_grad() uses set_to_none={default} by default")
+
     print("checks:")
     ok = [
         agree("1st: dy/dx", first, slope),
         agree("2nd: dy/dx + dy/dx", second, slope + slope),
         agree("3rd: 0 + dy/dx", third, 0 + slope),
-        agree("halves: dL/dx", halves, batch_slope),
-        agree("whole: dL/dx", whole, batch_slope),
+        agree("summed, halves: dL/dx", halves, summed),
+        agree("summed, whole: dL/dx", whole, summed),
+        agree("mean, whole: dL/dx", mean_whole, mean),
+        agree("mean, halves: 2 * dL/dx", mean_halves, 2 * mean),
+        agree("mean, halves / 2: dL/dx", scaled_halves, mean),
         agree("after zero_()", zeroed, 0.0),
         agree("zero_(), then dy/dx", after_zeroed, slope),
         agree("same tensor reused", reused, True),
+        agree("create_graph: same tensor", in_place, False),
         agree("= None, then dy/dx", after_none, slope),
     ]
     return 0 if all(ok) else 1
-
-
-def show(values):
-    """Numbers as [1, 2, 3]: short, and stable across versions, unlike a tensor's repr."""
-    return "[" + ", ".join(f"{v:g}" for v in values) + "]"
 
 
 # Plumbing, the same in each script of the lesson: check inputs, read options, compare results.
@@ -234,15 +293,24 @@ def num(v):
     return f"({v:g})" if v < 0 else f"{v:g}"
 
 
+def shown(value):
+    """A value as the lesson prints it: 7.0 as 7, a list of numbers as [7, 9, 11], anything else as str() has it."""
+    if isinstance(value, list):
+        return "[" + ", ".join(map(shown, value)) + "]"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def agree(label, value, by_hand, how="autograd"):
-    """Print a value (computed how: autograd, forward, ...) beside the hand-derived one; True when they agree,
-    to float32 precision."""
-    if isinstance(by_hand, float):
-        ok = math.isclose(value, by_hand, rel_tol=1e-5, abs_tol=1e-5)
-    else:
-        ok = value == by_hand
-    shown = [f"{v:g}" if isinstance(v, float) else str(v) for v in (value, by_hand)]
-    print(f"  {label:<26} {how:>8} {shown[0]:<12} by hand {shown[1]:<12} {'agree' if ok else 'DIFFER'}")
+    """Print a value computed how (by autograd, by the forward pass, ...) beside the one worked by hand; True
+    when they agree: numbers to float32 precision, lists element by element."""
+
+    def close(a, b):
+        if isinstance(b, list):
+            return isinstance(a, list) and len(a) == len(b) and all(map(close, a, b))
+        return math.isclose(a, b, rel_tol=1e-5, abs_tol=1e-5) if isinstance(b, float) else a == b
+
+    ok = close(value, by_hand)
+    print(f"  {label:<26} {how:>8} {shown(value):<12} by hand {shown(by_hand):<12} {'agree' if ok else 'DIFFER'}")
     return ok
 
 

@@ -1,25 +1,35 @@
 """Example 4, disabling gradients: inside torch.no_grad(), operations are not recorded.
 
 Autograd records an operation when grad mode is on and one of its inputs requires grad; the
-result then requires grad too and keeps a grad_fn pointing back into the graph. torch.no_grad()
-turns grad mode off for its block, so nothing is recorded there: the result has
-requires_grad=False and no grad_fn, and no memory is spent on a graph. That is what evaluation
-and inference want. Leaving the block turns grad mode back on.
+result then requires grad too (if it is of a type that can have a gradient: a float, not the bool
+of x > 1 nor the integer of x.argmax()) and keeps a grad_fn pointing back into the graph.
+torch.no_grad() turns grad mode off for its block, so nothing is recorded there: the result has
+requires_grad=False and no grad_fn, and no memory is spent on a graph. That is what evaluation and
+inference want. Leaving the block restores the mode that held before it: on again after a block
+entered with grad mode on, still off after a no_grad inside another no_grad.
 
     y = x * 2      outside no_grad:  y.requires_grad = True,  y.grad_fn = MulBackward0
     z = x * 3      inside no_grad:   z.requires_grad = False, z.grad_fn = None
 
+no_grad stops the recording of operations, nothing else: a tensor made inside it with
+requires_grad=True, such as torch.zeros(3, requires_grad=True), still requires grad (a new leaf;
+no operation made it).
+
 Other ways to get a result autograd does not track, and one to track again:
 
-    x.detach() * 3                         a view of x's data that does not require grad
-    torch.inference_mode()                 like no_grad and faster; its results stay out of autograd later
+    x.detach() * 3                         x's data without its history; it shares x's storage, so an
+                                           in-place change to one shows in the other
+    torch.inference_mode()                 like no_grad, and faster; what it makes is an inference tensor,
+                                           which autograd can never save for backward: w * t (which saves t
+                                           for w's gradient) raises, where w + t (which saves nothing) runs
     torch.set_grad_enabled(False)          grad mode as a switch: set_grad_enabled(is_training)
     @torch.no_grad() on a function         the whole function runs with grad mode off
     torch.enable_grad() inside no_grad     turns grad mode back on for its own block, and off after it
 
-None of them changes x: x.requires_grad stays True. And a result that was not tracked has no
-graph to go back through: z.backward() raises "element 0 of tensors does not require grad and
-does not have a grad_fn".
+None of them changes x: x.requires_grad stays True. None of them is model.eval() either, which
+switches layers such as Dropout and BatchNorm to their evaluation behaviour and leaves tracking as it
+is: evaluating a model wants both. And a result that was not tracked has no graph to go back
+through: z.backward() raises "element 0 of tensors does not require grad and does not have a grad_fn".
 
 Run it:  python 04_disabling_gradients.py [--x 2.0] [--device cpu]
 """
@@ -32,13 +42,44 @@ import warnings
 import torch
 
 
+def tracked(grad_mode, input_requires_grad, can_have_gradient=True):
+    """By hand: whether autograd records an operation, so that its result requires grad."""
+    return grad_mode and input_requires_grad and can_have_gradient
+
+
+def leaf(x, device):
+    """x as a one-element leaf that requires grad."""
+    return torch.tensor([real_number("x", x)], device=usable_device(device), requires_grad=True)
+
+
 def disabling_gradients(x=2.0, device="cpu"):
     """Return (y, z): y = x*2 recorded by autograd, z = x*3 computed under torch.no_grad() and not recorded."""
-    x = torch.tensor([real_number("x", x)], device=usable_device(device), requires_grad=True)
+    x = leaf(x, device)
     y = x * 2
     with torch.no_grad():  # grad mode off: no graph is built for what happens here
         z = x * 3
     return y, z
+
+
+def grad_mode_around_no_grad(enabled=True):
+    """(grad mode before, inside, after) a torch.no_grad() block entered with grad mode on (enabled) or off."""
+    with torch.set_grad_enabled(enabled):
+        before = torch.is_grad_enabled()
+        with torch.no_grad():
+            inside = torch.is_grad_enabled()
+        return before, inside, torch.is_grad_enabled()
+
+
+def what_no_grad_leaves_alone(x=2.0, device="cpu"):
+    """(requires_grad of a tensor made with requires_grad=True inside no_grad, of x > 1, of x.argmax()),
+    the last two outside no_grad: results that cannot have a gradient."""
+    x = leaf(x, device)
+    with torch.no_grad():
+        made = torch.zeros(1, device=x.device, requires_grad=True)  # a new leaf: no operation to record
+    return made.requires_grad, (x > 1).requires_grad, x.argmax().requires_grad
+
+
+# Other ways
 
 
 @torch.no_grad()
@@ -49,7 +90,7 @@ def triple_untracked(t):
 
 def other_ways(x=2.0, device="cpu"):
     """Return {way: (x * 3 computed that way, grad mode then, whether its input required grad then)}."""
-    x = torch.tensor([real_number("x", x)], device=usable_device(device), requires_grad=True)
+    x = leaf(x, device)
     detached = x.detach()  # x's data, outside the graph
     results = {"x.detach() * 3": (detached * 3, torch.is_grad_enabled(), detached.requires_grad)}
     with torch.inference_mode():
@@ -64,23 +105,60 @@ def other_ways(x=2.0, device="cpu"):
     return results
 
 
+def detach_shares_storage(x=2.0, device="cpu"):
+    """(x after x.detach().add_(1), whether x still requires grad): the detached tensor is x's own storage."""
+    x = leaf(x, device)
+    x.detach().add_(1)  # in place, on the storage x and its detached view share
+    return x.item(), x.requires_grad
+
+
+def inference_tensor_saved(x=2.0, device="cpu"):
+    """t = x * 2 made under inference_mode, then w * t with w requiring grad: raises RuntimeError, since
+    autograd would have to save t (to compute w's gradient) and never saves an inference tensor."""
+    w = leaf(x, device)
+    with torch.inference_mode():
+        t = torch.tensor([x], device=w.device) * 2
+    return w * t
+
+
+def inference_tensor_added(x=2.0, device="cpu"):
+    """w + t with t made under inference_mode: recorded, since addition saves nothing for backward."""
+    w = leaf(x, device)
+    with torch.inference_mode():
+        t = torch.tensor([x], device=w.device) * 2
+    return w + t
+
+
 def main(argv=None):
     args = options(__doc__, x=2.0).parse_args(argv)
     grad_mode_outside = torch.is_grad_enabled()
     with torch.no_grad():
         grad_mode_inside = torch.is_grad_enabled()
     y, z = disabling_gradients(args.x, args.device)
-    v = torch.tensor(args.x, dtype=torch.float32).item()  # the float32 value autograd worked with
-    x_requires_grad = True  # as disabling_gradients makes x
-    y_by_hand, z_by_hand = grad_mode_outside and x_requires_grad, grad_mode_inside and x_requires_grad
+    at = leaf(args.x, "cpu").item()  # the float32 value autograd worked with
+    x_requires_grad = True  # as leaf() makes x
+    y_by_hand, z_by_hand = tracked(grad_mode_outside, x_requires_grad), tracked(grad_mode_inside, x_requires_grad)
     print(f"Example 4, disabling gradients on {args.device}")
-    print(f"x = {v:g}   (a leaf, requires_grad={x_requires_grad})")
+    print(f"x = {at:g}   (a leaf, requires_grad={x_requires_grad})")
     print(f"y = x * 2 = {y.item():g}   outside no_grad: requires_grad={y.requires_grad}, grad_fn={name(y.grad_fn)}")
     print(f"z = x * 3 = {z.item():g}   inside no_grad:  requires_grad={z.requires_grad}, grad_fn={name(z.grad_fn)}")
-    print(f"grad mode after the with block: {torch.is_grad_enabled()}")
     print("by hand: a result requires grad when grad mode is on and an input requires grad")
     print(f"  y: grad mode {grad_mode_outside} and x.requires_grad {x_requires_grad} -> {y_by_hand}")
     print(f"  z: grad mode {grad_mode_inside} and x.requires_grad {x_requires_grad} -> {z_by_hand}")
+
+    # Leaving the block restores the mode before it
+    print("grad mode before, inside and after a no_grad block: the mode before it comes back")
+    modes = {enabled: grad_mode_around_no_grad(enabled) for enabled in (True, False)}
+    for enabled, (before, inside, after) in modes.items():
+        where = "entered with grad mode on" if enabled else "inside another no_grad"
+        print(f"  {where + ':':<28} {before} -> {inside} -> {after}")
+
+    # What no_grad leaves alone
+    made, compared, argmax = what_no_grad_leaves_alone(args.x, args.device)
+    print(f"torch.zeros(1, requires_grad=True) inside no_grad: requires_grad={made}, a new leaf")
+    print(f"outside it, (x > 1).requires_grad={compared} and x.argmax().requires_grad={argmax}: no gradient for those")
+
+    # Other ways
     results = other_ways(args.x, args.device)
     print("other ways, each computing x * 3 (tracked, by hand, when grad mode is on and its input requires grad):")
     for way, (result, grad_mode, input_requires_grad) in results.items():
@@ -88,23 +166,34 @@ def main(argv=None):
             f"  {way:<26} grad mode {grad_mode!s:<5}  input requires grad {input_requires_grad!s:<5}"
             f"  -> requires_grad={result.requires_grad}, grad_fn={name(result.grad_fn)}"
         )
+    shared, still_requires = detach_shares_storage(args.x, args.device)
+    print(f"x.detach() shares x's storage: after x.detach().add_(1), x = {shared:g} (requires_grad={still_requires})")
+    added = inference_tensor_added(args.x, args.device)
+    print(f"t = x * 2 made in inference_mode: w + t is recorded (requires_grad={added.requires_grad}), + saves nothing")
+    try:
+        inference_tensor_saved(args.x, args.device)
+        print("  and w * t ran")
+    except RuntimeError as error:
+        print(f"  w * t must save t for w's gradient and raises RuntimeError: {str(error).split('. ')[0]}.")
     try:
         z.backward()
         print("z.backward() ran")
     except RuntimeError as error:
         print(f"z.backward() raises RuntimeError: {error}")
+
     print("checks:")
     ok = [
-        agree("y = 2*x", y.item(), 2 * v),
-        agree("z = 3*x", z.item(), 3 * v),
+        agree("y = 2*x", y.item(), 2 * at, how="forward"),
+        agree("z = 3*x", z.item(), 3 * at, how="forward"),
         agree("y.requires_grad", y.requires_grad, y_by_hand),
         agree("z.requires_grad", z.requires_grad, z_by_hand),
         agree("z.grad_fn", name(z.grad_fn), "None"),
-        agree("grad mode after", torch.is_grad_enabled(), grad_mode_outside),
-    ]
-    ok += [
-        agree(way, result.requires_grad, mode and input_requires)
-        for way, (result, mode, input_requires) in results.items()
+        *[agree(f"mode after no_grad, {'on' if e else 'off'}", m[2], m[0], how="torch") for e, m in modes.items()],
+        agree("made in no_grad", made, True),
+        agree("x > 1, x.argmax()", [compared, argmax], [tracked(True, True, False)] * 2),
+        *[agree(way, r.requires_grad, tracked(mode, requires)) for way, (r, mode, requires) in results.items()],
+        agree("x after detach().add_(1)", shared, at + 1, how="torch"),
+        agree("w + inference t", added.requires_grad, tracked(grad_mode_outside, True)),
     ]
     return 0 if all(ok) else 1
 
@@ -201,15 +290,24 @@ def num(v):
     return f"({v:g})" if v < 0 else f"{v:g}"
 
 
+def shown(value):
+    """A value as the lesson prints it: 7.0 as 7, a list of numbers as [7, 9, 11], anything else as str() has it."""
+    if isinstance(value, list):
+        return "[" + ", ".join(map(shown, value)) + "]"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def agree(label, value, by_hand, how="autograd"):
-    """Print a value (computed how: autograd, forward, ...) beside the hand-derived one; True when they agree,
-    to float32 precision."""
-    if isinstance(by_hand, float):
-        ok = math.isclose(value, by_hand, rel_tol=1e-5, abs_tol=1e-5)
-    else:
-        ok = value == by_hand
-    shown = [f"{v:g}" if isinstance(v, float) else str(v) for v in (value, by_hand)]
-    print(f"  {label:<26} {how:>8} {shown[0]:<12} by hand {shown[1]:<12} {'agree' if ok else 'DIFFER'}")
+    """Print a value computed how (by autograd, by the forward pass, ...) beside the one worked by hand; True
+    when they agree: numbers to float32 precision, lists element by element."""
+
+    def close(a, b):
+        if isinstance(b, list):
+            return isinstance(a, list) and len(a) == len(b) and all(map(close, a, b))
+        return math.isclose(a, b, rel_tol=1e-5, abs_tol=1e-5) if isinstance(b, float) else a == b
+
+    ok = close(value, by_hand)
+    print(f"  {label:<26} {how:>8} {shown(value):<12} by hand {shown(by_hand):<12} {'agree' if ok else 'DIFFER'}")
     return ok
 
 

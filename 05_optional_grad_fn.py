@@ -11,11 +11,11 @@ operation that made y. y = x**2 + 3*x + 1 is recorded as
           AccumulateGrad  (x)    where x's gradient is collected into x.grad
         MulBackward0             3*x
           AccumulateGrad  (x)    x again: a leaf reached along two paths
-          None                   the constant 3: no gradient flows to it
+          None                   the constant 3
       None                       the constant 1
 
-Each node's next_functions lead to the nodes of its inputs. A leaf such as x, made by us rather than
-by an operation, has grad_fn None; is_leaf tells the two kinds apart.
+Each node's next_functions lead to the nodes of its inputs. None marks an input that does not require
+grad, a constant here, data such as a model's input elsewhere: no gradient flows to it.
 
 backward() is the chain rule run over this graph. From the root, seeded with dy/dy = 1, each node
 receives the gradient of y with respect to its output, multiplies it by its local derivative, and
@@ -24,10 +24,18 @@ passes the product to each input; where two paths meet, the gradients add:
     dy/dx = 1 * (1 * 2*x)  +  1 * (1 * 3)  =  2*x + 3  =  7 at x = 2
             via PowBackward0   via MulBackward0
 
-chain_rule_by_hand() does that walk in plain Python, calling each node itself, without backward().
+chain_rule_by_hand() walks the graph by hand, in plain Python and without backward(): the order of
+the nodes and the sums where paths meet are its own; each step is computed by the node autograd
+recorded, which holds PyTorch's formula for its local derivative. The derivation above, 1*(1*2*x) +
+1*(1*3), is the part done truly by hand.
 
-backward() keeps gradients for leaves only: y.grad stays None (and PyTorch warns when it is read)
-unless y.retain_grad() was called before backward().
+Leaves. By PyTorch's definition every tensor that does not require grad is a leaf (z = x * 3 under
+no_grad, x.detach()), and a tensor that requires grad is a leaf when no recorded operation made it,
+as x: its grad_fn is None. backward() fills .grad only for leaves that require grad. A tensor made
+from a leaf by an operation is not a leaf, even one meant as a parameter, such as
+torch.rand(3, requires_grad=True) * 1 or a leaf moved with .to("cuda"): its .grad stays None (and
+PyTorch warns when it is read) unless retain_grad() was called on it before backward(). y is such a
+tensor too.
 
 Run it:  python 05_optional_grad_fn.py [--x 2.0] [--device cpu]
 """
@@ -42,8 +50,13 @@ import torch
 
 
 def polynomial(x):
-    """The lesson's y as a function of x, for any tensor x."""
+    """The lesson's y = x**2 + 3*x + 1, for a tensor x or a plain number."""
     return x**2 + 3 * x + 1
+
+
+def derivative(x):
+    """dy/dx worked by hand, by the power rule and the sum rule: 2*x + 3, for a tensor x or a plain number."""
+    return 2 * x + 3
 
 
 def grad_fn_demo(x=2.0, device="cpu"):
@@ -66,7 +79,7 @@ def backward_graph(tensor, names=None):
         node, depth = stack.pop()
         indent = "  " * depth
         if node is None:
-            lines.append(f"{indent}None  (a constant: no gradient flows to it)")
+            lines.append(f"{indent}None  (an input that does not require grad: no gradient flows to it)")
             continue
         line = f"{indent}{name(node)}"
         if hasattr(node, "variable"):  # AccumulateGrad holds the leaf it adds the gradient into
@@ -178,30 +191,73 @@ def call_by_hand(node, grads_in):
     return grads_out
 
 
+# Leaves, and .grad
+
+
+def leaves_by_definition(x=2.0, device="cpu"):
+    """{a tensor made from x: (its requires_grad, its grad_fn's class name, its is_leaf)}."""
+    x, y = grad_fn_demo(x, device)
+    with torch.no_grad():
+        z = x * 3
+    made = {
+        "x": x,
+        "y": y,
+        "z = x*3 in no_grad": z,
+        "x.detach()": x.detach(),
+        "w = leaf*1": torch.tensor([x.item()], device=x.device, requires_grad=True) * 1,  # meant as a parameter?
+    }
+    return {how: (t.requires_grad, name(t.grad_fn), t.is_leaf) for how, t in made.items()}
+
+
+def leaf_by_definition(requires_grad, grad_fn):
+    """By hand, PyTorch's definition: a leaf does not require grad, or no recorded operation made it."""
+    return not requires_grad or grad_fn == "None"
+
+
+def read_grad(tensor):
+    """(tensor.grad, the warning reading it gave, or None): PyTorch warns when a non-leaf's .grad is read."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        grad = tensor.grad
+    return grad, str(caught[0].message) if caught else None
+
+
 def non_leaf_gradient(x=2.0, device="cpu"):
     """After y.backward(): x.grad, y.grad as read and the warning reading it gave; then y.grad had
     y.retain_grad() come before backward()."""
     x, y = grad_fn_demo(x, device)
     y.backward()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        plain = y.grad
+    plain, warning = read_grad(y)
     _, kept = grad_fn_demo(x.item(), device)
     kept.retain_grad()  # ask autograd to keep this non-leaf's gradient too
     kept.backward()
-    return x.grad.item(), plain, str(caught[0].message) if caught else None, kept.grad.item()
+    return x.grad.item(), plain, warning, kept.grad.item()
+
+
+def parameter_made_by_an_operation(x=2.0, device="cpu"):
+    """w = torch.tensor([x], requires_grad=True) * 1, meant as a parameter: after (w * w).backward(), return
+    (w.grad as read, the warning reading it gave, the .grad of the leaf behind w)."""
+    behind = torch.tensor([real_number("x", x)], device=usable_device(device), requires_grad=True)
+    w = behind * 1  # an operation: w is not a leaf
+    (w * w).backward()
+    return (*read_grad(w), behind.grad.item())
 
 
 def main(argv=None):
     args = options(__doc__, x=2.0).parse_args(argv)
     x, y = grad_fn_demo(args.x, args.device)
-    v = x.item()
+    at = x.item()  # the float32 value autograd worked with
     print(f"Example 5, grad_fn on {args.device}: y = x**2 + 3*x + 1")
-    print(f"x = {v:g}   x.grad_fn = {name(x.grad_fn)}, x.is_leaf = {x.is_leaf}   (made by us, not by an operation)")
-    print(f"y = {y.item():g}   y.grad_fn = {name(y.grad_fn)}, y.is_leaf = {y.is_leaf}   (the last operation, + 1)")
+    print(f"x = {at:g}   x.grad_fn = {name(x.grad_fn)}, x.is_leaf = {x.is_leaf}   (made by us, not by an operation)")
+    print(
+        f"y = {y.item():g}   y.grad_fn = {name(y.grad_fn)}, y.is_leaf = {y.is_leaf}   (made by the last operation, + 1)"
+    )
     print("the backward graph under y, root first (backward_graph(y)):")
     print("  " + backward_graph(y, {"x": x}).replace("\n", "\n  "))
-    print("the chain rule by hand, node by node (chain_rule_by_hand(y)): gradient in x local derivative = out")
+
+    # The walk, by hand
+    print("the walk through the graph by hand (chain_rule_by_hand(y)), each step computed by the node autograd")
+    print("recorded: the gradient that reached it x its local derivative = the gradients it passes on")
     into_x = []
 
     def show_step(node, grads_in, grads_out):
@@ -211,22 +267,34 @@ def main(argv=None):
             g.item() for (child, _), g in zip(node.next_functions, grads_out, strict=True) if hasattr(child, "variable")
         )
 
-    by_chain_rule = chain_rule_by_hand(y, show_step)[x].item()
-    print(f"  x collects {' + '.join(f'{g:g}' for g in into_x)} = {by_chain_rule:g}")
-    print(f"by hand: dy/dx = 1*(1*2*x) + 1*(1*3) = 2*{num(v)} + 3 = {2 * v + 3:g}")
+    walked = chain_rule_by_hand(y, show_step)[x].item()
+    print(f"  x collects {' + '.join(f'{g:g}' for g in into_x)} = {walked:g}")
+    print(f"truly by hand: dy/dx = 1*(1*2*x) + 1*(1*3) = 2*{num(at)} + 3 = {derivative(at):g}")
     print(f"x.grad before backward(): {x.grad}")
     y.backward()
     print(f"after y.backward(): x.grad = {x.grad.item():g}")
+
+    # Leaves, and .grad
+    print("leaves, by PyTorch's definition: a tensor that does not require grad, or one no operation made")
+    table = leaves_by_definition(args.x, args.device)
+    for how, (requires_grad, grad_fn, is_leaf) in table.items():
+        print(f"  {how:<20} requires_grad={requires_grad!s:<5}  grad_fn={grad_fn:<13}  is_leaf={is_leaf}")
     _, plain, warning, kept = non_leaf_gradient(args.x, args.device)
-    print(f"y.grad = {plain}: kept for leaves only; reading it warns: {warning.split('. ')[0]}.")
-    print(f"with y.retain_grad() before backward(): y.grad = {kept:g}   (dy/dy)")
+    print("backward() fills .grad for leaves only:")
+    print(f"  y.grad = {plain}; reading it warns: {warning.split('. ')[0] if warning else None}.")
+    w_grad, _, behind = parameter_made_by_an_operation(args.x, args.device)
+    print(f"  w = leaf*1 is not a leaf: after (w * w).backward(), w.grad = {w_grad}; the leaf behind it got {behind:g}")
+    print(f"  with y.retain_grad() before backward(): y.grad = {kept:g}   (dy/dy)")
+
     print("checks:")
     ok = [
-        agree("y", y.item(), v**2 + 3 * v + 1),
+        agree("y", y.item(), polynomial(at), how="forward"),
         agree("x.grad_fn", name(x.grad_fn), "None"),
         agree("y.grad_fn", name(y.grad_fn), "AddBackward0"),
-        agree("chain rule = dy/dx", by_chain_rule, 2 * v + 3),
-        agree("x.grad = dy/dx", x.grad.item(), 2 * v + 3),
+        agree("walk = dy/dx", walked, derivative(at), how="walk"),
+        agree("x.grad = dy/dx", x.grad.item(), derivative(at)),
+        *[agree(f"leaf? {how}", leaf, leaf_by_definition(r, g)) for how, (r, g, leaf) in table.items()],
+        agree("[y.grad, w.grad]", [plain, w_grad], [None, None]),
         agree("y.grad, retained", kept, 1.0),
     ]
     return 0 if all(ok) else 1
@@ -238,7 +306,7 @@ def name(node):
 
 
 def numbers(tensors):
-    """One-element tensors as 1, 4; None (a constant's gradient) as -."""
+    """One-element tensors as 1, 4; None (no gradient) as -."""
     return ", ".join("-" if t is None else f"{t.item():g}" for t in tensors)
 
 
@@ -329,15 +397,24 @@ def num(v):
     return f"({v:g})" if v < 0 else f"{v:g}"
 
 
+def shown(value):
+    """A value as the lesson prints it: 7.0 as 7, a list of numbers as [7, 9, 11], anything else as str() has it."""
+    if isinstance(value, list):
+        return "[" + ", ".join(map(shown, value)) + "]"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def agree(label, value, by_hand, how="autograd"):
-    """Print a value (computed how: autograd, forward, ...) beside the hand-derived one; True when they agree,
-    to float32 precision."""
-    if isinstance(by_hand, float):
-        ok = math.isclose(value, by_hand, rel_tol=1e-5, abs_tol=1e-5)
-    else:
-        ok = value == by_hand
-    shown = [f"{v:g}" if isinstance(v, float) else str(v) for v in (value, by_hand)]
-    print(f"  {label:<26} {how:>8} {shown[0]:<12} by hand {shown[1]:<12} {'agree' if ok else 'DIFFER'}")
+    """Print a value computed how (by autograd, by the forward pass, ...) beside the one worked by hand; True
+    when they agree: numbers to float32 precision, lists element by element."""
+
+    def close(a, b):
+        if isinstance(b, list):
+            return isinstance(a, list) and len(a) == len(b) and all(map(close, a, b))
+        return math.isclose(a, b, rel_tol=1e-5, abs_tol=1e-5) if isinstance(b, float) else a == b
+
+    ok = close(value, by_hand)
+    print(f"  {label:<26} {how:>8} {shown(value):<12} by hand {shown(by_hand):<12} {'agree' if ok else 'DIFFER'}")
     return ok
 
 

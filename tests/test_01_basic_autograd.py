@@ -55,8 +55,12 @@ def test_main_prints_the_lesson_and_exits_0(run):
     assert "dy/dx = 2*x + 3 = 2*2 + 3 = 7\n" in out
     assert "(y(x + h) - y(x - h)) / (2*h) = (11.014004 - 10.986004) / 0.004 = 7\n" in out
     assert "ys.backward() raises RuntimeError: grad can be implicitly created only for scalar outputs\n" in out
-    assert "xs.grad = [7, 9, 11]\n" in out
-    assert out.count(" agree\n") == 6 and "DIFFER" not in out
+    assert "jacobian(polynomial, xs) = [[7, 0, 0], [0, 9, 0], [0, 0, 11]]\n" in out
+    assert "ys.backward(v) with v = [1, 0.5, 0.25]: xs.grad = [7, 4.5, 2.75]\n" in out
+    assert "ys.sum().backward(), which is v = ones: xs.grad = [7, 9, 11]" in out
+    assert "cs.backward(v): xs.grad = [12.25, 6.75, 2.75]\n" in out
+    assert "  y                           forward 11 " in out  # the forward pass computed y, not autograd
+    assert out.count(" agree\n") == 8 and "DIFFER" not in out
 
 
 def test_main_with_x_3_shows_a_gradient_of_9(run):
@@ -139,3 +143,90 @@ def test_main_says_so_if_a_future_pytorch_lets_backward_run_on_several_outputs(m
     monkeypatch.setattr(lesson, "several_outputs_without_gradient", lambda x, device: None)
     assert lesson.main([]) == 0
     assert "  ys.backward() ran\n" in capsys.readouterr().out
+
+
+# Several outputs: the vector-Jacobian product
+
+
+WEIGHTS = [(1.0, 0.5, 0.25), (1.0, 1.0, 1.0), (0.0, -2.0, 3.5), (1e3, 0.0, -1e-3)]
+
+
+@pytest.mark.parametrize("v", WEIGHTS, ids=str)
+@pytest.mark.parametrize("x", [-4.0, -1.5, 0.0, 2.0, 100.0])
+def test_backward_with_weights_gives_each_x_its_weight_times_its_own_slope(x, v, device):
+    xs, ys = lesson.vector_jacobian(x, v, device)
+    points = [x, x + 1, x + 2]
+    assert_close(ys.detach(), torch.tensor([p * p + 3 * p + 1 for p in points], device=device))
+    assert_close(xs.grad, torch.tensor([w * (2 * p + 3) for w, p in zip(v, points, strict=True)], device=device))
+
+
+@pytest.mark.parametrize("x", [-4.0, 0.0, 2.0, 7.5])
+def test_the_jacobian_of_an_elementwise_output_is_diagonal(x, device):
+    J = lesson.jacobian(x, device)
+    assert_close(J, torch.diag(torch.tensor([2 * (x + i) + 3 for i in range(3)], device=device)))
+
+
+@pytest.mark.parametrize("v", WEIGHTS, ids=str)
+def test_v_transposed_times_the_jacobian_is_what_backward_with_v_leaves(v, device):
+    xs, _ = lesson.vector_jacobian(1.5, v, device)
+    J = lesson.jacobian(1.5, device)
+    assert_close(torch.tensor(v, device=device) @ J, xs.grad)
+
+
+@pytest.mark.parametrize("v", WEIGHTS, ids=str)
+@pytest.mark.parametrize("x", [-4.0, 0.0, 2.0])
+def test_a_running_sum_collects_each_xs_gradient_from_every_later_output(x, v, device):
+    xs, cs = lesson.running_sum(x, v, device)
+    points = [x, x + 1, x + 2]
+    ys = [p * p + 3 * p + 1 for p in points]
+    assert_close(cs.detach(), torch.tensor([ys[0], ys[0] + ys[1], sum(ys)], device=device))
+    assert_close(xs.grad, torch.tensor([(2 * p + 3) * sum(v[i:]) for i, p in enumerate(points)], device=device))
+
+
+def test_with_weights_of_one_the_running_sum_differs_from_each_xs_own_slope():
+    xs, _ = lesson.running_sum(2.0, (1.0, 1.0, 1.0))
+    assert xs.grad.tolist() == [21.0, 18.0, 11.0]  # 7*3, 9*2, 11*1: not [7, 9, 11]
+
+
+@pytest.mark.parametrize("x", [-2.5, 0.0, 3.0])
+def test_the_running_sum_passes_gradcheck_in_float64(x):
+    xs = torch.tensor([x, x + 1, x + 2], dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t: lesson.polynomial(t).cumsum(0), (xs,))
+
+
+def test_the_weights_default_to_the_ones_the_lesson_prints():
+    assert lesson.vector_jacobian()[0].grad.tolist() == [7.0, 4.5, 2.75]
+    assert lesson.running_sum()[0].grad.tolist() == [12.25, 6.75, 2.75]
+    assert lesson.jacobian().tolist() == [[7.0, 0.0, 0.0], [0.0, 9.0, 0.0], [0.0, 0.0, 11.0]]
+
+
+@pytest.mark.parametrize("v", [(1.0, 2.0), [1.0, 2.0, 3.0, 4.0], 1.0, "123", None], ids=repr)
+def test_weights_that_are_not_three_numbers_raise_type_error(v):
+    with pytest.raises(TypeError, match=r"^v must be a list or tuple of 3 numbers, one for each output, got "):
+        lesson.vector_jacobian(v=v)
+
+
+def test_a_weight_that_is_not_a_finite_number_raises_naming_it():
+    with pytest.raises(ValueError, match=r"^v\[1\] must be a finite number within float32 range, got nan$"):
+        lesson.running_sum(v=(1.0, math.nan, 0.0))
+    with pytest.raises(TypeError, match=r"^v\[2\] must be an int or float, got '1'$"):
+        lesson.vector_jacobian(v=(1.0, 1.0, "1"))
+
+
+def test_main_takes_the_weights_from_v(run):
+    code, out, err = run("01", "--v", "2", "0", "-1")
+    assert (code, err) == (0, "")
+    assert "xs.grad = [14, 0, -11]\n" in out  # v * (2*xs + 3)
+    assert "cs.backward(v): xs.grad = [7, -9, -11]\n" in out  # (2*xs + 3) * (v[i] + ... + v[2])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--v", "1", "2"], "argument --v: expected 3 arguments"),
+        (["--v", "1", "nan", "2"], "argument --v: v must be a finite number within float32 range, got nan"),
+        (["--v", "1", "x", "2"], "argument --v: could not convert string to float: 'x'"),
+    ],
+)
+def test_main_refuses_weights_that_are_not_three_numbers_in_one_line(run, args, message):
+    assert run("01", *args) == (2, "", f"01_basic_autograd.py: error: {message}\n")

@@ -63,7 +63,11 @@ def test_main_prints_the_lesson_and_exits_0(run):
     assert "dc/da = 2*a*b = 2*2*3 = 12\n" in out and "dc/db = a**2 = 2**2 = 4\n" in out
     assert "torch.autograd.grad(c, (a, b)) on fresh a and b returns (12, 4)\n" in out
     assert "and leaves a.grad = None, b.grad = None\n" in out
-    assert out.count(" agree\n") == 6 and "DIFFER" not in out
+    assert "dc/da = grad(c, a, create_graph=True) = 12, requires_grad=True\n" in out
+    assert "d2c/da2 = grad(dc/da, a) = 6\n" in out and "by hand: d2c/da2 = d(2*a*b)/da = 2*b = 2*3 = 6\n" in out
+    assert "the second grad() raises RuntimeError: element 0 of tensors does not require grad" in out
+    assert "  c                           forward 12 " in out  # the forward pass computed c, not autograd
+    assert out.count(" agree\n") == 8 and "DIFFER" not in out
 
 
 def test_main_with_a_1_5_and_b_minus_2_shows_minus_6_and_2_25(run):
@@ -79,7 +83,7 @@ def test_main_with_a_1_5_and_b_minus_2_shows_minus_6_and_2_25(run):
 def test_main_exits_1_when_float32_overflows(run):
     code, out, _ = run("02", "--a", "1e20", "--b", "1")  # b.grad = a**2 = 1e40 is beyond float32
     assert code == 1
-    assert out.count("DIFFER") == 3  # c, b.grad and grad(c, b); the gradients for a, 2e20, still fit
+    assert out.count("DIFFER") == 3  # c, b.grad and grad(c, b); the gradients for a, 2e20, still fit, as does 2*b
 
 
 @pytest.mark.parametrize(("va", "vb"), [(2.0, 3.0), (1.5, -2.0), (-3.0, 0.5), (0.0, 7.0)])
@@ -93,3 +97,37 @@ def test_autograd_grad_returns_2ab_and_a_squared_and_leaves_grad_none(va, vb, de
 def test_gradients_returned_defaults_to_the_lessons_a_2_and_b_3():
     _, _, (grad_a, grad_b) = lesson.gradients_returned()
     assert (grad_a.item(), grad_b.item()) == (12.0, 4.0)
+
+
+# A derivative of a derivative
+
+
+@pytest.mark.parametrize(("va", "vb"), [(2.0, 3.0), (1.5, -2.0), (-3.0, 0.5), (0.0, 7.0), (10.0, 1e3)])
+def test_create_graph_gives_a_first_derivative_2ab_that_differentiates_again_to_2b(va, vb, device):
+    first, second = lesson.second_derivative(va, vb, device)
+    assert_close(first.detach(), float32(2 * va * vb, device))
+    assert first.requires_grad and first.grad_fn is not None  # its computation was recorded
+    assert_close(second, float32(2 * vb, device))
+
+
+def test_second_derivative_defaults_to_the_lessons_12_and_6():
+    first, second = lesson.second_derivative()
+    assert (first.item(), second.item()) == (12.0, 6.0)
+
+
+@pytest.mark.parametrize(("va", "vb"), [(2.0, 3.0), (-1.0, 0.5)])
+def test_without_create_graph_differentiating_the_gradient_again_raises(va, vb, device):
+    with pytest.raises(RuntimeError, match="element 0 of tensors does not require grad and does not have a grad_fn"):
+        lesson.second_derivative_without_create_graph(va, vb, device)
+
+
+@pytest.mark.parametrize(("va", "vb"), [(2.0, 3.0), (-1.5, 0.25), (0.0, -4.0)])
+def test_product_passes_gradgradcheck_in_float64(va, vb):
+    a = torch.tensor([va], dtype=torch.float64, requires_grad=True)
+    b = torch.tensor([vb], dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradgradcheck(lesson.product, (a, b))
+
+
+@pytest.mark.parametrize(("va", "vb"), [(2.0, 3.0), (-1.5, 0.25), (0.0, -4.0)])
+def test_the_hand_formulas_are_the_partial_derivatives(va, vb):
+    assert (lesson.dc_da(va, vb), lesson.dc_db(va, vb), lesson.d2c_da2(va, vb)) == (2 * va * vb, va * va, 2 * vb)

@@ -43,10 +43,15 @@ def test_main_prints_the_failure_then_7_14_7_and_exits_0(run):
     lines = [line for line in out.splitlines() if line.startswith("x.grad after")]
     assert [line.split()[-1] for line in lines] == ["7", "14", "7"]
     assert "x.grad = 2, then -4\n" in out and "by hand: 2*(4*2 - 10) = -4\n" in out
+    assert "torch.nn's losses default to reduction='mean'" in out
+    assert "on the whole batch:  x.grad = -1\n" in out and "no zeroing:          x.grad = -2, twice as much\n" in out
+    assert "divided by 2, the number of pieces:        x.grad = -1\n" in out
+    assert "by hand: 2*(4*2 - 10)/4 = -1\n" in out
     assert "x.grad.zero_(): x.grad = 0, then 7, added into the same tensor: True\n" in out
+    assert "with create_graph=True, the same tensor: False\n" in out
     assert "x.grad = None:  x.grad is None: True, then 7, in a new tensor\n" in out
     assert "optimizer.zero_grad() uses set_to_none=True by default\n" in out
-    assert out.count(" agree\n") == 9 and "DIFFER" not in out
+    assert out.count(" agree\n") == 13 and "DIFFER" not in out
 
 
 def test_main_with_x_minus_1_shows_1_2_1(run):
@@ -58,14 +63,61 @@ def test_main_with_x_minus_1_shows_1_2_1(run):
 def test_main_exits_1_when_the_doubled_gradient_overflows_float32(run):
     code, out, _ = run("03", "--x", "1e38")  # dy/dx = 2e38 fits float32, 2 * dy/dx = 4e38 does not
     assert code == 1
-    differ = [line.split()[0] for line in out.splitlines() if line.endswith("DIFFER")]
-    assert differ == ["2nd:", "halves:", "whole:"]  # 1st and 3rd, 2e38, still fit
+    differ = [line.split(":")[0].strip() for line in out.splitlines() if line.endswith("DIFFER")]
+    # 1st and 3rd, 2e38, still fit, as do the mean loss's whole batch and scaled halves (2e38)
+    assert differ == ["2nd", "summed, halves", "summed, whole", "mean, halves"]
 
 
-@pytest.mark.parametrize("v", [-3.0, 0.0, 0.5, 2.0, 1e3])
-def test_two_halves_of_a_batch_add_up_to_the_whole_batchs_gradient(v, device):
-    first_half, halves, whole = lesson.batch_in_halves(v, device)
+@pytest.mark.parametrize("v", [-3.0, 0.0, 0.5, 2.0, 2.5, 1e3])
+def test_two_halves_of_a_summed_loss_add_up_to_the_whole_batchs_gradient(v, device):
+    first_half, halves, whole = lesson.batch_in_halves(v, "sum", device=device)
     assert_close([first_half, halves, whole], [2 * (2 * v - 3), 2 * (4 * v - 10), 2 * (4 * v - 10)])
+
+
+@pytest.mark.parametrize("v", [-3.0, 0.0, 0.5, 2.0, 2.5, 1e3])
+def test_two_halves_of_a_mean_loss_add_up_to_twice_the_whole_unless_each_is_divided_by_2(v, device):
+    whole = 2 * (4 * v - 10) / 4  # dL/dx for the mean over all four
+    first_half, halves, mean_whole = lesson.batch_in_halves(v, "mean", device=device)
+    assert_close([first_half, halves, mean_whole], [2 * (2 * v - 3) / 2, 2 * whole, whole])
+    first_half, halves, mean_whole = lesson.batch_in_halves(v, "mean", scaled=True, device=device)
+    assert_close([first_half, halves, mean_whole], [2 * (2 * v - 3) / 4, whole, whole])
+
+
+def test_scaling_a_summed_loss_by_the_number_of_pieces_halves_it():
+    assert lesson.batch_in_halves(2.0, "sum", scaled=True) == (1.0, -2.0, -4.0)
+
+
+def test_for_pieces_of_unequal_size_each_mean_is_weighed_by_its_share_of_the_batch():
+    # The docstring's general rule: the pieces' means, each times (piece size / batch size), add up to the whole.
+    x = torch.tensor([2.0], requires_grad=True)
+    batch = torch.tensor(lesson.BATCH)
+    for piece in (batch[:1], batch[1:]):
+        (lesson.batch_loss(x, piece, "mean") * len(piece) / len(batch)).backward()
+    assert_close(x.grad, torch.tensor([2 * (4 * 2.0 - 10) / 4]))
+
+
+def test_torch_nns_losses_average_by_default_as_the_lesson_says():
+    assert torch.nn.MSELoss().reduction == "mean"
+    assert inspect.signature(torch.nn.functional.mse_loss).parameters["reduction"].default == "mean"
+
+
+@pytest.mark.parametrize("reduction", ["none", "Sum", None])
+def test_a_reduction_other_than_sum_or_mean_is_refused(reduction):
+    with pytest.raises(ValueError, match=r"^reduction must be one of sum, mean, got "):
+        lesson.batch_in_halves(2.0, reduction)
+
+
+@pytest.mark.parametrize("v", [-2.0, 0.0, 3.5])
+@pytest.mark.parametrize("reduction", ["sum", "mean"])
+def test_the_batch_slope_by_hand_is_the_derivative_of_the_loss(v, reduction):
+    x = torch.tensor([v], dtype=torch.float64, requires_grad=True)
+    lesson.batch_loss(x, torch.tensor(lesson.BATCH, dtype=torch.float64), reduction).backward()
+    assert lesson.batch_slope(v, lesson.BATCH, reduction) == pytest.approx(x.grad.item())
+
+
+def test_backward_adds_in_place_unless_it_records_a_graph_for_the_gradient(device):
+    assert lesson.adds_in_place(2.0, create_graph=False, device=device) is True
+    assert lesson.adds_in_place(2.0, create_graph=True, device=device) is False
 
 
 def test_the_batch_is_the_one_the_lesson_prints():
@@ -91,6 +143,7 @@ def test_polynomial_is_the_lessons_expression():
 
 def test_the_defaults_are_the_lessons_x_of_2():
     assert lesson.batch_in_halves() == (2.0, -4.0, -4.0)
+    assert lesson.adds_in_place() is True
     assert lesson.two_resets() == (0.0, 7.0, True, True, 7.0)
     with pytest.raises(RuntimeError, match="backward through the graph a second time"):
         lesson.plan_as_written()

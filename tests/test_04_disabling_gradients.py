@@ -64,12 +64,19 @@ def test_main_prints_the_flags_and_exits_0(run):
     assert (code, err) == (0, "")
     assert "y = x * 2 = 4   outside no_grad: requires_grad=True, grad_fn=MulBackward0\n" in out
     assert "z = x * 3 = 6   inside no_grad:  requires_grad=False, grad_fn=None\n" in out
-    assert "grad mode after the with block: True\n" in out
+    assert "  entered with grad mode on:   True -> False -> True\n" in out
+    assert "  inside another no_grad:      False -> False -> False\n" in out
+    assert "torch.zeros(1, requires_grad=True) inside no_grad: requires_grad=True, a new leaf\n" in out
+    assert "(x > 1).requires_grad=False and x.argmax().requires_grad=False" in out
     assert re.search(
         r"enable_grad\(\) in no_grad +grad mode True +input requires grad True +-> requires_grad=True", out
     )
+    assert "after x.detach().add_(1), x = 3 (requires_grad=True)\n" in out
+    assert "w + t is recorded (requires_grad=True)" in out
+    assert "raises RuntimeError: Inference tensors cannot be saved for backward.\n" in out
     assert "z.backward() raises RuntimeError: element 0 of tensors does not require grad" in out
-    assert out.count(" agree\n") == 12 and "DIFFER" not in out
+    assert "  y = 2*x                     forward 4 " in out  # the forward pass computed y, not autograd
+    assert out.count(" agree\n") == 17 and "DIFFER" not in out
 
 
 def test_main_exits_1_when_float32_overflows(run):
@@ -127,3 +134,50 @@ def test_main_says_so_if_z_backward_ever_runs(monkeypatch, capsys):
     monkeypatch.setattr(lesson, "disabling_gradients", lambda x, device: (tracked * 2, tracked * 3))
     assert lesson.main([]) == 1  # z now requires grad, against the hand rule
     assert "\nz.backward() ran\n" in capsys.readouterr().out
+
+
+# What leaving the block restores, and what no_grad leaves alone
+
+
+def test_leaving_no_grad_restores_the_mode_before_it():
+    assert lesson.grad_mode_around_no_grad(True) == (True, False, True)
+    assert lesson.grad_mode_around_no_grad(False) == (False, False, False)  # no_grad inside no_grad stays off
+    assert torch.is_grad_enabled()
+
+
+@pytest.mark.parametrize("v", [-2.0, 0.0, 2.0])
+def test_no_grad_leaves_a_new_leaf_requiring_grad_and_comparisons_never_do(v, device):
+    assert lesson.what_no_grad_leaves_alone(v, device) == (True, False, False)
+
+
+def test_integer_and_bool_results_cannot_require_grad_even_when_asked():
+    with pytest.raises(RuntimeError, match="only Tensors of floating point"):
+        torch.tensor([1, 2]).requires_grad_()
+
+
+@pytest.mark.parametrize("v", [-2.0, 0.0, 2.5])
+def test_detach_shares_storage_so_an_in_place_change_shows_in_x(v, device):
+    assert lesson.detach_shares_storage(v, device) == (v + 1, True)
+
+
+def test_an_inference_tensor_cannot_be_saved_for_backward(device):
+    with pytest.raises(RuntimeError, match="Inference tensors cannot be saved for backward"):
+        lesson.inference_tensor_saved(2.0, device)
+
+
+def test_an_inference_tensor_can_join_an_operation_that_saves_nothing(device):
+    result = lesson.inference_tensor_added(2.0, device)
+    assert (result.item(), result.requires_grad) == (6.0, True)
+    (w,) = [node.variable for node, _ in result.grad_fn.next_functions if node is not None]
+    result.backward()
+    assert w.grad.item() == 1.0
+
+
+def test_neither_no_grad_nor_inference_mode_is_model_eval():
+    dropout = torch.nn.Dropout(p=0.5)
+    with torch.no_grad(), torch.inference_mode():
+        assert dropout.training  # the layers keep their training behaviour
+    dropout.eval()
+    x = torch.ones(4, requires_grad=True)
+    assert torch.is_grad_enabled() and dropout(x).requires_grad  # eval() leaves tracking on
+    assert_close(dropout(x).detach(), torch.ones(4))  # and Dropout passes everything through

@@ -19,8 +19,8 @@ AddBackward0
       AccumulateGrad  (x)
     MulBackward0
       AccumulateGrad  (x)
-      None  (a constant: no gradient flows to it)
-  None  (a constant: no gradient flows to it)"""
+      None  (an input that does not require grad: no gradient flows to it)
+  None  (an input that does not require grad: no gradient flows to it)"""
 
 
 def test_y_grad_fn_is_add_backward_and_x_grad_fn_is_none(device):
@@ -99,7 +99,7 @@ def test_the_tree_of_the_tutorials_model_reaches_w_and_b_and_marks_the_constants
         "AccumulateGrad  (w)",
         "AccumulateGrad  (b)",
     ]
-    assert lines[-1] == "  None  (a constant: no gradient flows to it)"  # the target y
+    assert lines[-1] == "  None  (an input that does not require grad: no gradient flows to it)"  # the data y
     assert all(re.fullmatch(r"(  )*\S.*", line) for line in lines)
 
 
@@ -312,6 +312,45 @@ def test_y_grad_stays_none_with_a_warning_unless_retain_grad(v, device):
     assert kept == 1.0
 
 
+# PyTorch's definition of a leaf: no requires_grad, or no operation behind it
+LEAVES = {
+    "x": (True, "None", True),
+    "y": (True, "AddBackward0", False),
+    "z = x*3 in no_grad": (False, "None", True),
+    "x.detach()": (False, "None", True),
+    "w = leaf*1": (True, "MulBackward0", False),
+}
+
+
+@pytest.mark.parametrize("v", [2.0, -0.5])
+def test_every_tensor_that_does_not_require_grad_is_a_leaf_and_one_made_by_an_operation_is_not(v, device):
+    table = lesson.leaves_by_definition(v, device)
+    assert table == LEAVES
+    assert all(lesson.leaf_by_definition(r, g) == leaf for r, g, leaf in table.values())
+
+
+@pytest.mark.parametrize(
+    ("requires_grad", "grad_fn", "leaf"),
+    [(True, "None", True), (True, "MulBackward0", False), (False, "None", True), (False, "MulBackward0", True)],
+)
+def test_the_definition_by_hand(requires_grad, grad_fn, leaf):
+    assert lesson.leaf_by_definition(requires_grad, grad_fn) is leaf
+
+
+def test_a_leaf_moved_or_converted_by_to_is_not_a_leaf(device):
+    leaf = torch.ones(2, requires_grad=True)
+    moved = leaf.to(device) if device != "cpu" else leaf.to(torch.float64)  # .to() that changes nothing returns leaf
+    assert (moved.is_leaf, moved.grad_fn is None) == (False, False)
+
+
+@pytest.mark.parametrize("v", [2.0, -3.0])
+def test_a_parameter_made_by_an_operation_gets_no_grad_and_its_leaf_does(v, device):
+    grad, warning, behind = lesson.parameter_made_by_an_operation(v, device)
+    assert grad is None
+    assert "is not a leaf Tensor is being accessed" in warning
+    assert behind == pytest.approx(2 * v)  # d(w*w)/dw * dw/dleaf = 2w * 1
+
+
 # the script
 
 
@@ -321,13 +360,17 @@ def test_main_draws_the_tree_walks_the_chain_rule_and_exits_0(run):
     assert "y = 11   y.grad_fn = AddBackward0, y.is_leaf = False " in out
     assert "x = 2   x.grad_fn = None, x.is_leaf = True " in out
     assert "\n".join("  " + line for line in LESSON_TREE.splitlines()) in out
+    assert "each step computed by the node autograd\nrecorded" in out  # the walk is by hand, the steps are not
     assert "  PowBackward0   1 x (4) = (4)\n" in out and "  MulBackward0   1 x (3, -) = (3, -)\n" in out
     assert "  x collects 4 + 3 = 7\n" in out
-    assert "by hand: dy/dx = 1*(1*2*x) + 1*(1*3) = 2*2 + 3 = 7\n" in out
-    assert "y.grad = None: kept for leaves only; reading it warns: The .grad attribute of a Tensor" in out
+    assert "truly by hand: dy/dx = 1*(1*2*x) + 1*(1*3) = 2*2 + 3 = 7\n" in out
+    assert "  z = x*3 in no_grad   requires_grad=False  grad_fn=None           is_leaf=True\n" in out
+    assert "  w = leaf*1           requires_grad=True   grad_fn=MulBackward0   is_leaf=False\n" in out
+    assert "y.grad = None; reading it warns: The .grad attribute of a Tensor that is not a leaf Tensor" in out
+    assert "w = leaf*1 is not a leaf: after (w * w).backward(), w.grad = None; the leaf behind it got 4\n" in out
     assert "with y.retain_grad() before backward(): y.grad = 1 " in out
     assert "0x" not in out  # class names, not reprs with addresses
-    assert out.count(" agree\n") == 6 and "DIFFER" not in out
+    assert out.count(" agree\n") == 12 and "DIFFER" not in out
 
 
 def test_main_with_x_minus_4_collects_minus_8_plus_3(run):

@@ -39,7 +39,7 @@ def test_num_puts_only_negatives_in_parentheses(value, written):
 
 
 @pytest.mark.parametrize(
-    ("autograd", "by_hand", "agrees"),
+    ("value", "by_hand", "agrees"),
     [
         (7.0, 7.0, True),
         (3.2000000476837158, 3.2, True),  # float32's 3.2 against the exact one
@@ -51,16 +51,30 @@ def test_num_puts_only_negatives_in_parentheses(value, written):
         (False, True, False),
         ("None", "None", True),
         ("MulBackward0", "AddBackward0", False),
+        ([7.0, 4.5], [7.0, 4.5000001], True),  # lists, element by element
+        ([7.0, 4.5], [7.0, 4.6], False),
+        ([7.0], [7.0, 0.0], False),  # a list of another length
+        ([[7.0, 0.0], [0.0, 9.0]], [[7.0, 0.0], [0.0, 9.0]], True),
+        ([[7.0, 0.0], [0.0, 9.0]], [[7.0, 0.0], [1.0, 9.0]], False),
+        ([None, None], [None, None], True),
+        (7.0, [7.0], False),
     ],
 )
-def test_agree_compares_to_float32_precision_and_prints_one_line(capsys, autograd, by_hand, agrees):
-    assert plumbing.agree("label", autograd, by_hand) is agrees
+@pytest.mark.parametrize("how", ["autograd", "forward"])
+def test_agree_compares_to_float32_precision_and_prints_one_line(capsys, value, by_hand, agrees, how):
+    assert plumbing.agree("label", value, by_hand, how) is agrees
     line = capsys.readouterr().out
-    shown = [f"{v:g}" if isinstance(v, float) else str(v) for v in (autograd, by_hand)]
-    expected = (
-        rf"  label +autograd {re.escape(shown[0])} +by hand {re.escape(shown[1])} +{'agree' if agrees else 'DIFFER'}\n"
-    )
-    assert re.fullmatch(expected, line)
+    shown = [re.escape(plumbing.shown(v)) for v in (value, by_hand)]
+    assert re.fullmatch(rf"  label +{how} {shown[0]} +by hand {shown[1]} +{'agree' if agrees else 'DIFFER'}\n", line)
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(7.0, "7"), (4.5, "4.5"), (-1e40, "-1e+40"), ([7.0, 4.5], "[7, 4.5]"), ([[1.0], []], "[[1], []]"),
+     (None, "None"), (True, "True"), ("MulBackward0", "MulBackward0"), ([None, False], "[None, False]")],
+)  # fmt: skip
+def test_shown_writes_numbers_short_and_lists_in_brackets(value, text):
+    assert plumbing.shown(value) == text
 
 
 @pytest.mark.parametrize("number", SCRIPTS)
