@@ -20,6 +20,16 @@ the gradient too:
 Without create_graph=True the gradient comes back with no graph behind it, and differentiating it
 again raises "element 0 of tensors does not require grad and does not have a grad_fn".
 
+The same holds at full size. The official tutorial's one-layer model has x = ones(5), targets
+y = zeros(3), weights w of shape (5, 3) and b of shape (3), z = x @ w + b and
+loss = binary_cross_entropy_with_logits(z, y), the mean over the 3 outputs of
+log(1 + exp(z)) - y*z. One loss.backward() fills w.grad and b.grad; by hand, with sigmoid(z) = 1/(1 + exp(-z)),
+
+    dloss/dz = (sigmoid(z) - y) / 3,   dloss/db = dloss/dz,   dloss/dw[i][j] = x[i] * dloss/dz[j]
+
+Trained a few steps by hand (w -= lr * w.grad and b -= lr * b.grad under no_grad, the gradients reset
+before the next backward()), the loss falls at every step: what torch.optim.SGD does.
+
 Run it:  python 02_autograd_multiple_variables.py [--a 2.0] [--b 3.0] [--device cpu]
 """
 
@@ -89,6 +99,69 @@ def second_derivative_without_create_graph(a=2.0, b=3.0, device="cpu"):
     torch.autograd.grad(first, a)
 
 
+# The tutorial's own model: several variables at full size
+
+
+def tutorial_tensors(seed=0, device="cpu"):
+    """(x, y, w, b) of the tutorial's model: x = ones(5), y = zeros(3), and the leaves w (5, 3) and b (3)
+    drawn by torch.randn from seed, the same numbers on every device."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
+    device, generator = usable_device(device), torch.Generator().manual_seed(seed)
+    w, b = (torch.randn(shape, generator=generator).to(device).requires_grad_() for shape in ((5, 3), (3,)))
+    return torch.ones(5, device=device), torch.zeros(3, device=device), w, b
+
+
+def tutorial_loss(x, y, w, b):
+    return torch.nn.functional.binary_cross_entropy_with_logits(x @ w + b, y)
+
+
+def tutorial_model(seed=0, device="cpu"):
+    """Return (loss, w, b) for the tutorial's model drawn from seed, after loss.backward()."""
+    x, y, w, b = tutorial_tensors(seed, device)
+    loss = tutorial_loss(x, y, w, b)
+    loss.backward()  # one pass fills w.grad and b.grad
+    return loss, w, b
+
+
+def train_tutorial_model(steps=5, lr=0.5, seed=0, device="cpu"):
+    """Train the tutorial's model from seed by hand-written gradient descent. Returns the loss before each
+    of the steps updates and after the last: steps + 1 values."""
+    steps, lr = real_number("steps", steps), real_number("lr", lr)
+    if not (steps.is_integer() and steps >= 0):
+        raise ValueError(f"steps must be a whole number >= 0, got {steps:g}")
+    x, y, w, b = tutorial_tensors(seed, device)
+    losses = []
+    for _ in range(int(steps)):
+        loss = tutorial_loss(x, y, w, b)
+        losses.append(loss.item())
+        loss.backward()
+        with torch.no_grad():  # the update is no part of the loss: nothing to record
+            for parameter in (w, b):
+                parameter -= lr * parameter.grad
+                parameter.grad = None  # as optimizer.zero_grad() does: the next backward() starts afresh
+    return [*losses, tutorial_loss(x, y, w, b).item()]
+
+
+def tutorial_by_hand(x, y, w, b):
+    """(z, loss, dloss/dw, dloss/db) of the tutorial's model worked by hand, in plain floats from lists."""
+    z = [sum(x[i] * w[i][j] for i in range(len(x))) + b[j] for j in range(len(b))]
+    loss = sum(max(zj, 0) - zj * yj + math.log1p(math.exp(-abs(zj))) for zj, yj in zip(z, y, strict=True)) / len(z)
+    dz = [(1 / (1 + math.exp(-zj)) - yj) / len(z) for zj, yj in zip(z, y, strict=True)]
+    return z, loss, [[xi * d for d in dz] for xi in x], dz
+
+
+def train_by_hand(x, y, w, b, steps, lr):
+    """The losses of train_tutorial_model worked by hand: the same descent, in plain floats from lists."""
+    losses = []
+    for _ in range(steps):
+        _, loss, dw, db = tutorial_by_hand(x, y, w, b)
+        losses.append(loss)
+        w = [[wij - lr * dij for wij, dij in zip(wi, di, strict=True)] for wi, di in zip(w, dw, strict=True)]
+        b = [bj - lr * dj for bj, dj in zip(b, db, strict=True)]
+    return [*losses, tutorial_by_hand(x, y, w, b)[1]]
+
+
 def main(argv=None):
     args = options(__doc__, a=2.0, b=3.0).parse_args(argv)
     a, b, c = multiple_variables(args.a, args.b, args.device)
@@ -119,6 +192,27 @@ def main(argv=None):
     except RuntimeError as error:
         print(f"  without create_graph=True, the second grad() raises RuntimeError: {error}")
 
+    # The tutorial's model
+    net_loss, net_w, net_b = tutorial_model(0, args.device)
+    start = [t.tolist() for t in tutorial_tensors(0, "cpu")]  # x, y, w, b: the same draw, untouched, as lists
+    z, loss_by_hand, dw, db = tutorial_by_hand(*start)
+    w_gap = max(
+        abs(g - h) for got, hand in zip(net_w.grad.tolist(), dw, strict=True) for g, h in zip(got, hand, strict=True)
+    )
+    b_gap = max(abs(g - h) for g, h in zip(net_b.grad.tolist(), db, strict=True))
+    print("the tutorial's model: x = ones(5), y = zeros(3), w (5, 3) and b (3) from torch.randn, seed 0")
+    print(f"  z = x @ w + b = {shown([round(v, 4) for v in z])}, loss = {net_loss.item():.6g}; one loss.backward()")
+    print(f"  by hand: dloss/dz = (sigmoid(z) - y)/3 = {shown([round(v, 4) for v in db])} = dloss/db;")
+    print("  dloss/dw[i][j] = x[i] * dloss/dz[j]")
+    print(f"  largest |w.grad - by hand| = {w_gap:.3g}, largest |b.grad - by hand| = {b_gap:.3g}")
+    steps, lr = 5, 0.5
+    losses = train_tutorial_model(steps, lr, 0, args.device)
+    losses_by_hand = train_by_hand(*start, steps, lr)
+    print(f"  trained {steps} steps, lr = {lr:g}, w -= lr * w.grad and b -= lr * b.grad under no_grad:")
+    print(f"  loss {' -> '.join(f'{v:.4f}' for v in losses)}")
+    print(f"  by hand, in plain floats: {' -> '.join(f'{v:.4f}' for v in losses_by_hand)}")
+    falls = all(after < before for before, after in zip(losses, losses[1:], strict=False))
+
     print("checks:")
     ok = [
         agree("c", c.item(), product(va, vb), how="forward"),
@@ -129,6 +223,11 @@ def main(argv=None):
         agree("[a.grad, b.grad] after it", [fresh_a.grad, fresh_b.grad], [None, None]),
         agree("create_graph: dc/da", first.item(), dc_da(va, vb)),
         agree("grad(dc/da, a) = d2c/da2", second.item(), d2c_da2(va, vb)),
+        agree("model: loss", net_loss.item(), loss_by_hand, how="forward"),
+        agree("model: w.grad, max gap", w_gap, 0.0),
+        agree("model: b.grad, max gap", b_gap, 0.0),
+        agree(f"model: loss, {steps} steps on", losses[-1], losses_by_hand[-1]),
+        agree("model: the loss falls", falls, True),
     ]
     return 0 if all(ok) else 1
 

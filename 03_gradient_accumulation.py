@@ -24,11 +24,21 @@ makes a new tensor instead). x.grad = None drops the tensor, and the next backwa
 one. optimizer.zero_grad() does the second by default (set_to_none=True, since PyTorch 2.0):
 nothing to write, and None tells "no gradient yet" apart from a gradient of 0.
 
+Put to work, the gradient moves x downhill. Gradient descent repeats y = x**2 + 3*x + 1; y.backward();
+x -= lr * x.grad under no_grad; x.grad.zero_(), rebuilding y from x each time as a training loop does.
+By hand, each step takes x to x - lr*(2*x + 3), so after k steps
+
+    x_k = -1.5 + (x_0 + 1.5) * (1 - 2*lr)**k
+
+x walks to the minimum -1.5, where dy/dx = 0, when 0 < lr < 1 (in one step at lr = 0.5); it swings
+between two points at lr = 1 and runs away beyond. Leave out the zeroing and each step uses the sum of
+all the gradients so far: x overshoots the minimum and swings around it without settling.
+
 The plan calls y.backward() twice on the same y. That fails as written: the first call frees the
 values the graph saved for the backward pass. retain_graph=True keeps them, as the official
 tutorial does; a training loop instead rebuilds y from x before each call.
 
-Run it:  python 03_gradient_accumulation.py [--x 2.0] [--device cpu]
+Run it:  python 03_gradient_accumulation.py [--x 2.0] [--lr 0.1] [--steps 5] [--device cpu]
 """
 
 import argparse
@@ -142,8 +152,51 @@ def adds_in_place(x=2.0, create_graph=False, device="cpu"):
     return x.grad is kept
 
 
+# The gradient put to work: gradient descent, with and without zeroing
+
+MINIMUM = -3 / 2  # where dy/dx = 2*x + 3 is 0
+
+
+def descend(x=2.0, lr=0.1, steps=5, zero=True, device="cpu"):
+    """Return [x_0, ..., x_steps] from gradient descent on y, zeroing x.grad after each step unless zero=False.
+
+    In float64 (float32 on MPS, which has no float64): a walk of a thousand steps that never settles, as
+    without zeroing, would otherwise drift from the exact one by float32's rounding, step after step."""
+    lr, steps, device = positive("lr", lr), whole_number("steps", steps), usable_device(device)
+    dtype = torch.float32 if device.type == "mps" else torch.float64
+    x = torch.tensor([real_number("x", x)], dtype=dtype, device=device, requires_grad=True)
+    walk = [x.item()]
+    for _ in range(steps):
+        y = polynomial(x)  # rebuilt from x each step: the last backward() freed the last graph
+        y.backward()
+        with torch.no_grad():  # the update is not part of y's computation: nothing to record
+            x -= lr * x.grad
+        if zero:
+            x.grad.zero_()
+        walk.append(x.item())
+    return walk
+
+
+def descent_by_hand(x, lr, steps, zero=True):
+    """[x_0, ..., x_steps] worked by hand, in plain floats: zeroed, the closed form
+    x_k = MINIMUM + (x_0 - MINIMUM) * (1 - 2*lr)**k; not zeroed, x_(k+1) = x_k - lr * (sum of dy/dx at x_0 ... x_k)."""
+    if zero:
+        factors = [1.0]
+        for _ in range(steps):  # (1 - 2*lr)**k as products, which overflow to inf where ** would raise
+            factors.append(factors[-1] * (1 - 2 * lr))
+        return [MINIMUM + ((x - MINIMUM) * f if x != MINIMUM else 0.0) for f in factors]
+    walk, summed = [x], 0.0
+    for _ in range(steps):
+        summed += derivative(walk[-1])
+        walk.append(walk[-1] - lr * summed)
+    return walk
+
+
 def main(argv=None):
-    args = options(__doc__, x=2.0).parse_args(argv)
+    parser = options(__doc__, x=2.0)
+    parser.add_argument("--lr", type=checked(positive, "lr"), default=0.1, help="the learning rate, > 0")
+    parser.add_argument("--steps", type=checked(whole_number, "steps"), default=5, help="steps of descent, 1 to 1000")
+    args = parser.parse_args(argv)
     first, second, third = gradient_accumulation(args.x, args.device)
     at = leaf(args.x, "cpu").item()  # the float32 value autograd worked with
     slope = derivative(at)
@@ -187,6 +240,21 @@ def main(argv=None):
     default = inspect.signature(torch.optim.Optimizer.zero_grad).parameters["set_to_none"].default
     print(f"  optimizer.zero_grad() uses set_to_none={default} by default")
 
+    # Gradient descent
+    print(
+        f"gradient descent on y from x = {at:g}, lr = {args.lr:g}: x -= lr * x.grad under no_grad, y rebuilt each step"
+    )
+    walks = [descend(args.x, args.lr, args.steps, zero, args.device) for zero in (True, False)]
+    by_hand = [descent_by_hand(at, args.lr, args.steps, zero) for zero in (True, False)]
+    print(f"  {'step':>4}  {'zero_() each step':>18}  {'by hand':>12}  {'never zeroed':>14}  {'by hand':>12}")
+    for k, row in enumerate(zip(walks[0], by_hand[0], walks[1], by_hand[1], strict=True)):
+        print(f"  {k:>4}  " + "  ".join(f"{v:>{w}.6g}" for v, w in zip(row, (18, 12, 14, 12), strict=True)))
+    print(f"  by hand, zeroed: x_k = {MINIMUM:g} + (x_0 - ({MINIMUM:g}))*(1 - 2*lr)**k; never zeroed: each step")
+    print("  takes lr times the sum of all the gradients so far")
+    pairs = [(a, h) for walk, hand in zip(walks, by_hand, strict=True) for a, h in zip(walk, hand, strict=True)]
+    gaps = [abs(a - h) / max(1.0, abs(h)) for a, h in pairs]
+    gap = math.inf if any(map(math.isnan, gaps)) else max(gaps)  # nan where a walk overflowed: max() would skip it
+
     print("checks:")
     ok = [
         agree("1st: dy/dx", first, slope),
@@ -202,8 +270,27 @@ def main(argv=None):
         agree("same tensor reused", reused, True),
         agree("create_graph: same tensor", in_place, False),
         agree("= None, then dy/dx", after_none, slope),
+        agree(f"x_{args.steps}, zeroed", walks[0][-1], by_hand[0][-1]),
+        agree(f"x_{args.steps}, never zeroed", walks[1][-1], by_hand[1][-1]),
+        agree("largest relative gap", gap, 0.0, how="walks"),
     ]
     return 0 if all(ok) else 1
+
+
+def positive(name, value):
+    """value as a float if it is a positive number that float32 holds; otherwise TypeError/ValueError naming it."""
+    value = real_number(name, value)
+    if not value > 0:
+        raise ValueError(f"{name} must be positive, got {value!r}")
+    return value
+
+
+def whole_number(name, value, low=1, high=1000):
+    """value as an int if it is a whole number from low to high; otherwise TypeError/ValueError naming it."""
+    value = real_number(name, value)
+    if not (value.is_integer() and low <= value <= high):
+        raise ValueError(f"{name} must be a whole number from {low} to {high}, got {value:g}")
+    return int(value)
 
 
 # Plumbing, the same in each script of the lesson: check inputs, read options, compare results.

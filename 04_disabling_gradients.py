@@ -31,6 +31,14 @@ switches layers such as Dropout and BatchNorm to their evaluation behaviour and 
 is: evaluating a model wants both. And a result that was not tracked has no graph to go back
 through: z.backward() raises "element 0 of tensors does not require grad and does not have a grad_fn".
 
+no_grad is also how a training loop changes its parameters. After y = x * 2; y.backward(), the
+update x -= lr * x.grad runs under no_grad: it is no part of any loss, and x stays a leaf. Outside
+no_grad the same line raises "a leaf Variable that requires grad is being used in an in-place
+operation", and x = x - lr * x.grad runs but makes a new x, made by an operation: no longer a leaf, so
+its .grad stays None after the next backward(). A parameter that should not train (fine-tuning a
+model, say) is frozen with w.requires_grad_(False) before the forward pass: no gradient reaches it,
+w.grad stays None and the update leaves it alone, while the others train.
+
 Run it:  python 04_disabling_gradients.py [--x 2.0] [--device cpu]
 """
 
@@ -129,6 +137,69 @@ def inference_tensor_added(x=2.0, device="cpu"):
     return w + t
 
 
+# The update step of training: under no_grad. Each step below runs with grad mode on, as training does,
+# whatever mode its caller is in: @torch.enable_grad() turns it on for the call.
+
+LR = 0.1  # the learning rate of the update steps
+
+
+@torch.enable_grad()
+def update_under_no_grad(x=2.0, lr=0.1, device="cpu"):
+    """y = x * 2; y.backward(); x -= lr * x.grad under no_grad. Returns (x after, x.is_leaf, x.requires_grad)."""
+    lr = real_number("lr", lr)
+    x = leaf(x, device)
+    (x * 2).backward()
+    with torch.no_grad():  # the update is not part of any loss: nothing to record
+        x -= lr * x.grad
+    return x.item(), x.is_leaf, x.requires_grad
+
+
+@torch.enable_grad()
+def update_in_place_recorded(x=2.0, lr=0.1, device="cpu"):
+    """The same update with grad mode on: raises RuntimeError, since autograd would have to record an
+    in-place change to a leaf that requires grad."""
+    lr = real_number("lr", lr)
+    x = leaf(x, device)
+    (x * 2).backward()
+    x -= lr * x.grad
+
+
+@torch.enable_grad()
+def update_by_assignment(x=2.0, lr=0.1, device="cpu"):
+    """x = x - lr * x.grad with grad mode on, then y = x * 2 and y.backward() again. Returns (the new x's
+    is_leaf, its .grad as read, the warning reading it gave, the .grad of the leaf behind it)."""
+    lr = real_number("lr", lr)
+    first = leaf(x, device)
+    (first * 2).backward()
+    x = first - lr * first.grad  # recorded: the new x is made by an operation
+    (x * 2).backward()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        grad = x.grad
+    return x.is_leaf, grad, str(caught[0].message) if caught else None, first.grad.item()
+
+
+@torch.enable_grad()
+def frozen_parameter(x=2.0, lr=0.1, device="cpu"):
+    """A model prediction = w * data + b (w = x, b = 0.5, data = 3), loss = (prediction - 1)**2, with w
+    frozen by w.requires_grad_(False) before the forward pass; then one update of every parameter that has a
+    gradient. Returns {name: (its .grad before the update, its value before, its value after)}."""
+    lr = real_number("lr", lr)
+    w, b = leaf(x, device), torch.tensor([0.5], device=usable_device(device), requires_grad=True)
+    w.requires_grad_(False)  # frozen: autograd records nothing that would reach w
+    before = {"w": w.item(), "b": b.item()}
+    ((w * DATA + b - TARGET) ** 2).backward()
+    grads = {"w": w.grad, "b": b.grad}
+    with torch.no_grad():
+        for p in (w, b):
+            if p.grad is not None:  # as optimizers do: a parameter without a gradient is left alone
+                p -= lr * p.grad
+    return {n: (None if grads[n] is None else grads[n].item(), before[n], p.item()) for n, p in (("w", w), ("b", b))}
+
+
+DATA, TARGET = 3.0, 1.0  # the frozen-parameter model's one example
+
+
 def main(argv=None):
     args = options(__doc__, x=2.0).parse_args(argv)
     grad_mode_outside = torch.is_grad_enabled()
@@ -181,6 +252,30 @@ def main(argv=None):
     except RuntimeError as error:
         print(f"z.backward() raises RuntimeError: {error}")
 
+    # The update step
+    lr = LR
+    stepped, still_leaf, still_requires = update_under_no_grad(args.x, lr, args.device)
+    print(f"the update step of training, after y = x * 2; y.backward() (dy/dx = 2), lr = {lr:g}:")
+    print(f"  under no_grad, x -= lr * x.grad: x = {stepped:g}, is_leaf={still_leaf}, requires_grad={still_requires}")
+    try:
+        update_in_place_recorded(args.x, lr, args.device)
+        print("  outside no_grad, x -= lr * x.grad ran")
+    except RuntimeError as error:
+        print(f"  outside no_grad, x -= lr * x.grad raises RuntimeError: {error}")
+    new_is_leaf, new_grad, new_warning, behind = update_by_assignment(args.x, lr, args.device)
+    print(f"  outside no_grad, x = x - lr * x.grad runs, but the new x is_leaf={new_is_leaf}: after the next")
+    print(f"  backward(), x.grad = {new_grad} (reading it warns: {str(new_warning).split('. ')[0]}.)")
+    frozen = frozen_parameter(args.x, lr, args.device)
+    w_grad, w_before, w_after = frozen["w"]
+    b_grad, b_before, b_after = frozen["b"]
+    b_grad_by_hand = 2 * (w_before * DATA + b_before - TARGET)
+    b_by_hand = b_before - lr * b_grad_by_hand
+    print(f"frozen: loss = (w * {DATA:g} + b - {TARGET:g})**2 with w.requires_grad_(False) before the forward pass")
+    print(f"  w.grad = {w_grad}, w stays {w_after:g}; b.grad = {b_grad:g}, b goes {b_before:g} -> {b_after:g}")
+    print(
+        f"  by hand: dloss/db = 2*(w*{DATA:g} + b - {TARGET:g}) = {b_grad_by_hand:g}, b - lr*dloss/db = {b_by_hand:g}"
+    )
+
     print("checks:")
     ok = [
         agree("y = 2*x", y.item(), 2 * at, how="forward"),
@@ -194,6 +289,11 @@ def main(argv=None):
         *[agree(way, r.requires_grad, tracked(mode, requires)) for way, (r, mode, requires) in results.items()],
         agree("x after detach().add_(1)", shared, at + 1, how="torch"),
         agree("w + inference t", added.requires_grad, tracked(grad_mode_outside, True)),
+        agree("x -= lr * x.grad", stepped, at - lr * 2, how="torch"),  # dy/dx of y = x * 2 is 2
+        agree("x = x - lr * x.grad: leaf?", new_is_leaf, not tracked(True, True)),  # made by a recorded operation
+        agree("[frozen w.grad, w after]", [w_grad, w_after], [None, w_before]),
+        agree("b.grad = dloss/db", b_grad, b_grad_by_hand),
+        agree("b after the update", b_after, b_by_hand, how="torch"),
     ]
     return 0 if all(ok) else 1
 

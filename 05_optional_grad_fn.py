@@ -37,6 +37,16 @@ torch.rand(3, requires_grad=True) * 1 or a leaf moved with .to("cuda"): its .gra
 PyTorch warns when it is read) unless retain_grad() was called on it before backward(). y is such a
 tensor too.
 
+What the graph keeps. To compute its local derivative later, a node saves what it needs from the
+forward pass: PowBackward0 saved x itself (and the exponent 2), MulBackward0 the constant 3. PyTorch
+names them in the node's _saved_ attributes (private, shown in its notes on autograd). A tensor
+counts its in-place changes in its version counter (x._version, private too), and a saved tensor
+remembers the version it was saved at: change x in place between y = ... and y.backward(), even
+under no_grad, and backward() raises "one of the variables needed for gradient computation has been
+modified by an inplace operation". Change x after backward(), or rebuild y from the changed x.
+backward() also frees what the graph saved, which is why example 3's second y.backward() on one y
+needs retain_graph=True on the first.
+
 Run it:  python 05_optional_grad_fn.py [--x 2.0] [--device cpu]
 """
 
@@ -243,6 +253,56 @@ def parameter_made_by_an_operation(x=2.0, device="cpu"):
     return (*read_grad(w), behind.grad.item())
 
 
+# What the graph keeps: saved tensors and the version counter
+
+
+def saved_for_backward(tensor):
+    """[(node's class name, {attribute: value})] for each node under tensor that saved something, root first.
+
+    The _saved_<name> attributes are private; PyTorch's notes on autograd show them. Checked on 2.0.1 to
+    2.15.0; a release without them leaves a node's dict empty, and such a node out.
+    """
+    found, seen, stack = [], set(), [tensor.grad_fn]
+    while stack:
+        node = stack.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        values = {a: getattr(node, a) for a in sorted(dir(node)) if a.startswith("_saved_")}
+        values = {a: v for a, v in values.items() if v is not None}  # None: not needed, so not saved
+        if values:
+            found.append((name(node), values))
+        stack.extend(child for child, _ in reversed(node.next_functions))
+    return found
+
+
+def version_counter(x=2.0, device="cpu"):
+    """x._version after y = x**2 + 3*x + 1, and after x.add_(1) under no_grad; then the RuntimeError's
+    message that y.backward() raises (None if it ran). x._version is private: getattr with None where absent."""
+    x, y = grad_fn_demo(x, device)
+    before = getattr(x, "_version", None)
+    with torch.no_grad():
+        x.add_(1)  # an in-place change to a tensor PowBackward0 saved
+    after = getattr(x, "_version", None)
+    try:
+        y.backward()
+        return before, after, None
+    except RuntimeError as error:
+        return before, after, str(error)
+
+
+def change_after_backward(x=2.0, device="cpu"):
+    """The fixes: (x.grad, x) with x.add_(1) after y.backward(); then x.grad with y rebuilt after x.add_(1)."""
+    x, y = grad_fn_demo(x, device)
+    y.backward()  # the saved x is used, then freed: now x may change
+    with torch.no_grad():
+        x.add_(1)
+    after = (x.grad.item(), x.item())
+    x.grad = None
+    polynomial(x).backward()  # a new graph, which saves the changed x
+    return (*after, x.grad.item())
+
+
 def main(argv=None):
     args = options(__doc__, x=2.0).parse_args(argv)
     x, y = grad_fn_demo(args.x, args.device)
@@ -286,6 +346,21 @@ def main(argv=None):
     print(f"  w = leaf*1 is not a leaf: after (w * w).backward(), w.grad = {w_grad}; the leaf behind it got {behind:g}")
     print(f"  with y.retain_grad() before backward(): y.grad = {kept:g}   (dy/dy)")
 
+    # What the graph keeps
+    fresh_x, fresh_y = grad_fn_demo(args.x, args.device)
+    print("what y's graph saved for backward, node by node (its _saved_ attributes):")
+    saved = saved_for_backward(fresh_y)
+    for node_name, values in saved:
+        parts = [f"{a} = {saved_value(v)}" + (" (x itself)" if v is fresh_x else "") for a, v in values.items()]
+        print(f"  {node_name:<14} {', '.join(parts)}")
+    before, after, error = version_counter(args.x, args.device)
+    print(f"x._version counts in-place changes: {before} after y = ..., {after} after x.add_(1) under no_grad, and")
+    print(f"  y.backward() raises RuntimeError: {error.split(' Hint')[0] if error else None}")
+    grad_then, x_then, grad_rebuilt = change_after_backward(args.x, args.device)
+    print(f"  change x after backward(): x.grad = {grad_then:g}, then x = {x_then:g};")
+    print(f"  or rebuild y from the changed x: x.grad = {grad_rebuilt:g}")
+    saved_x = dict(saved).get("PowBackward0", {}).get("_saved_self")
+
     print("checks:")
     ok = [
         agree("y", y.item(), polynomial(at), how="forward"),
@@ -296,13 +371,25 @@ def main(argv=None):
         *[agree(f"leaf? {how}", leaf, leaf_by_definition(r, g)) for how, (r, g, leaf) in table.items()],
         agree("[y.grad, w.grad]", [plain, w_grad], [None, None]),
         agree("y.grad, retained", kept, 1.0),
+        agree("after backward: dy/dx, x+1", [grad_then, x_then], [derivative(at), at + 1]),
+        agree("rebuilt: dy/dx at x+1", grad_rebuilt, derivative(at + 1)),
     ]
+    # Private names (see saved_for_backward): checked where this torch has them
+    if saved_x is not None:
+        ok.append(agree("PowBackward0 saved x", saved_x is fresh_x, True))
+    if before is not None:
+        ok.append(agree("x._version: 0, then 1", [before, after], [0, 1], how="torch"))
     return 0 if all(ok) else 1
 
 
 def name(node):
     """A grad_fn's class name (AddBackward0), or None: stable across versions, unlike its repr."""
     return type(node).__name__ if node is not None else "None"
+
+
+def saved_value(value):
+    """A saved tensor as its numbers, [2] or 3; anything else (an exponent, an alpha) as it is."""
+    return shown(value.tolist()) if isinstance(value, torch.Tensor) else str(value)
 
 
 def numbers(tensors):

@@ -1,6 +1,7 @@
 """02_autograd_multiple_variables: c = a**2 * b, so dc/da = 2*a*b (12) and dc/db = a**2 (4)."""
 
 import itertools
+import re
 
 import pytest
 import torch
@@ -67,7 +68,11 @@ def test_main_prints_the_lesson_and_exits_0(run):
     assert "d2c/da2 = grad(dc/da, a) = 6\n" in out and "by hand: d2c/da2 = d(2*a*b)/da = 2*b = 2*3 = 6\n" in out
     assert "the second grad() raises RuntimeError: element 0 of tensors does not require grad" in out
     assert "  c                           forward 12 " in out  # the forward pass computed c, not autograd
-    assert out.count(" agree\n") == 8 and "DIFFER" not in out
+    assert "z = x @ w + b = [1.3755, -0.6023, -4.8127], loss = 0.681851; one loss.backward()\n" in out
+    assert re.search(r"largest \|w.grad - by hand\| = \S+, largest \|b.grad - by hand\| = \S+\n", out)
+    assert "  loss 0.6819 -> 0.4520 -> 0.3085 -> 0.2244 -> 0.1737 -> 0.1409\n" in out
+    assert "  by hand, in plain floats: 0.6819 -> 0.4520 -> 0.3085 -> 0.2244 -> 0.1737 -> 0.1409\n" in out
+    assert out.count(" agree\n") == 13 and "DIFFER" not in out
 
 
 def test_main_with_a_1_5_and_b_minus_2_shows_minus_6_and_2_25(run):
@@ -131,3 +136,87 @@ def test_product_passes_gradgradcheck_in_float64(va, vb):
 @pytest.mark.parametrize(("va", "vb"), [(2.0, 3.0), (-1.5, 0.25), (0.0, -4.0)])
 def test_the_hand_formulas_are_the_partial_derivatives(va, vb):
     assert (lesson.dc_da(va, vb), lesson.dc_db(va, vb), lesson.d2c_da2(va, vb)) == (2 * va * vb, va * va, 2 * vb)
+
+
+# The tutorial's model
+
+
+def by_hand(seed):
+    """dloss/dw and dloss/db of the tutorial's model, from its formulas in float64 (x = ones(5), y = zeros(3))."""
+    x, y, w, b = (t.detach().double() for t in lesson.tutorial_tensors(seed))
+    dz = (torch.sigmoid(x @ w + b) - y) / 3
+    return torch.outer(x, dz), dz
+
+
+@pytest.mark.parametrize("seed", [0, 1, 7, 2024])
+def test_the_tutorial_models_gradients_are_the_hand_formulas(seed, device):
+    loss, w, b = lesson.tutorial_model(seed, device)
+    dw, db = by_hand(seed)
+    assert (w.shape, b.shape, loss.shape) == ((5, 3), (3,), ())
+    assert_close(w.grad.cpu().double(), dw)
+    assert_close(b.grad.cpu().double(), db)
+
+
+def test_the_same_seed_draws_the_same_model_on_every_device(device):
+    assert_close(lesson.tutorial_tensors(3, device)[2].cpu(), lesson.tutorial_tensors(3, "cpu")[2])
+
+
+def test_the_tutorial_models_loss_passes_gradcheck_in_float64():
+    x, y, w, b = (t.detach().double() for t in lesson.tutorial_tensors(0))
+    w.requires_grad_(), b.requires_grad_()
+    assert torch.autograd.gradcheck(lambda w, b: lesson.tutorial_loss(x, y, w, b), (w, b))
+
+
+@pytest.mark.parametrize("seed", [0, 5])
+def test_the_hand_worked_model_matches_the_forward_pass_and_its_gradients(seed):
+    loss, w, b = lesson.tutorial_model(seed)
+    z, loss_by_hand, dw, db = lesson.tutorial_by_hand(*(t.tolist() for t in lesson.tutorial_tensors(seed)))
+    assert loss_by_hand == pytest.approx(loss.item(), rel=1e-6)
+    assert_close(torch.tensor(dw), w.grad)
+    assert_close(torch.tensor(db), b.grad)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 7])
+def test_training_by_hand_lowers_the_loss_at_every_step(seed, device):
+    losses = lesson.train_tutorial_model(5, 0.5, seed, device)
+    assert len(losses) == 6
+    assert all(after < before for before, after in zip(losses, losses[1:], strict=False))
+    x, y, w, b = (t.tolist() for t in lesson.tutorial_tensors(seed))
+    assert losses == pytest.approx(lesson.train_by_hand(x, y, w, b, 5, 0.5), rel=1e-5)
+
+
+@pytest.mark.parametrize("seed", [0, 4])
+def test_torch_optim_sgd_gives_the_same_parameters_and_losses(seed, monkeypatch):
+    trained = []  # the tensors train_tutorial_model updates, caught as it draws them
+    draw = lesson.tutorial_tensors
+    monkeypatch.setattr(lesson, "tutorial_tensors", lambda *args: trained.extend(draw(*args)) or trained)
+    losses = lesson.train_tutorial_model(5, 0.5, seed)
+    x, y, w, b = draw(seed)
+    optimizer = torch.optim.SGD([w, b], lr=0.5)
+    sgd_losses = []
+    for _ in range(5):
+        optimizer.zero_grad()
+        loss = lesson.tutorial_loss(x, y, w, b)
+        sgd_losses.append(loss.item())
+        loss.backward()
+        optimizer.step()
+    assert losses == [*sgd_losses, lesson.tutorial_loss(x, y, w, b).item()]
+    assert_close(trained[2], w)
+    assert_close(trained[3], b)
+
+
+def test_the_lessons_model_and_training_use_seed_0_and_5_steps_of_lr_0_5():
+    assert lesson.train_tutorial_model() == lesson.train_tutorial_model(5, 0.5, 0, "cpu")
+    assert lesson.tutorial_model()[0].item() == lesson.tutorial_model(0)[0].item()
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, "0", None, True])
+def test_a_seed_that_is_not_a_whole_number_is_refused(seed):
+    with pytest.raises(ValueError, match=r"^seed must be a whole number >= 0, got "):
+        lesson.tutorial_model(seed)
+
+
+@pytest.mark.parametrize("steps", [-1, 2.5])
+def test_a_number_of_steps_that_is_not_whole_is_refused(steps):
+    with pytest.raises(ValueError, match=r"^steps must be a whole number >= 0, got "):
+        lesson.train_tutorial_model(steps)

@@ -1,6 +1,8 @@
 """03_gradient_accumulation: x.grad goes 7, 14 (no zeroing), 7 (after zero_()); one graph backs up once."""
 
 import inspect
+import math
+import re
 
 import pytest
 import torch
@@ -51,7 +53,7 @@ def test_main_prints_the_failure_then_7_14_7_and_exits_0(run):
     assert "with create_graph=True, the same tensor: False\n" in out
     assert "x.grad = None:  x.grad is None: True, then 7, in a new tensor\n" in out
     assert "optimizer.zero_grad() uses set_to_none=True by default\n" in out
-    assert out.count(" agree\n") == 13 and "DIFFER" not in out
+    assert out.count(" agree\n") == 16 and "DIFFER" not in out
 
 
 def test_main_with_x_minus_1_shows_1_2_1(run):
@@ -153,3 +155,126 @@ def test_main_says_so_if_a_future_pytorch_lets_the_plans_double_backward_run(mon
     monkeypatch.setattr(lesson, "plan_as_written", lambda x, device: None)
     assert lesson.main([]) == 0
     assert "the plan as written, y.backward() twice on one graph, ran\n" in capsys.readouterr().out
+
+
+# Gradient descent, with and without zeroing
+
+
+def closed_form(x0, lr, steps):
+    """x_k = -1.5 + (x0 + 1.5) * (1 - 2*lr)**k: each step takes x to x - lr*(2*x + 3)."""
+    return [-1.5 + (x0 + 1.5) * (1 - 2 * lr) ** k for k in range(steps + 1)]
+
+
+def recurrence_never_zeroed(x0, lr, steps):
+    """Each step takes lr times the sum of all gradients so far."""
+    walk, summed = [x0], 0.0
+    for _ in range(steps):
+        summed += 2 * walk[-1] + 3
+        walk.append(walk[-1] - lr * summed)
+    return walk
+
+
+@pytest.mark.parametrize("steps", [1, 40])
+@pytest.mark.parametrize("lr", [0.05, 0.5, 1.0, 1.1])
+@pytest.mark.parametrize("x0", [-4.0, -1.5, 2.0, 10.0])
+def test_descent_with_zeroing_follows_the_closed_form(x0, lr, steps, device):
+    walk = lesson.descend(x0, lr, steps, True, device)
+    assert_close(walk, closed_form(x0, lr, steps), rtol=1e-9, atol=1e-9, check_dtype=False)
+
+
+@pytest.mark.parametrize("steps", [5, 40])
+@pytest.mark.parametrize("lr", [0.1, 0.5, 1.5])
+@pytest.mark.parametrize("x0", [-4.0, 2.0])
+def test_descent_without_zeroing_follows_the_summed_gradients(x0, lr, steps, device):
+    walk = lesson.descend(x0, lr, steps, False, device)
+    assert_close(walk, recurrence_never_zeroed(x0, lr, steps), rtol=1e-9, atol=1e-9, check_dtype=False)
+
+
+def test_a_thousand_steps_that_never_settle_stay_within_rounding_of_the_recurrence():
+    walk = lesson.descend(2.0, 0.1, 1000, zero=False)  # float64: float32 would drift past 1e-5 by step 600
+    assert_close(walk, recurrence_never_zeroed(2.0, 0.1, 1000), rtol=1e-9, atol=1e-9, check_dtype=False)
+
+
+@pytest.mark.parametrize(("lr", "zero"), [(0.1, True), (1.1, True), (0.1, False), (1.9, True)])
+def test_the_hand_columns_are_the_closed_form_and_the_recurrence(lr, zero):
+    expected = closed_form(2.0, lr, 30) if zero else recurrence_never_zeroed(2.0, lr, 30)
+    assert lesson.descent_by_hand(2.0, lr, 30, zero) == pytest.approx(expected)
+
+
+def test_the_closed_form_by_hand_overflows_to_infinity_rather_than_raising():
+    assert lesson.descent_by_hand(2.0, 1.9, 1000)[-1] == math.inf  # (1 - 2*lr)**1000 is beyond any float
+    assert lesson.descent_by_hand(-1.5, 1.9, 1000)[-1] == -1.5  # but the minimum stays put
+
+
+def test_the_walk_reaches_the_minimum_where_the_slope_is_0_for_lr_below_1():
+    assert lesson.descend(2.0, 0.5, 1) == [2.0, -1.5]  # lr = 0.5: in one step
+    assert lesson.descend(2.0, 0.3, 200)[-1] == pytest.approx(-1.5)
+    assert lesson.MINIMUM == -1.5 and 2 * lesson.MINIMUM + 3 == 0
+
+
+def test_lr_1_swings_between_two_points_and_lr_above_1_runs_away():
+    assert lesson.descend(2.0, 1.0, 4) == [2.0, -5.0, 2.0, -5.0, 2.0]
+    walk = lesson.descend(2.0, 1.1, 20)
+    assert all(abs(b + 1.5) > abs(a + 1.5) for a, b in zip(walk, walk[1:], strict=False))
+
+
+def test_without_zeroing_the_walk_overshoots_the_minimum_and_does_not_settle():
+    walk = lesson.descend(2.0, 0.1, 200, zero=False)
+    assert min(walk) < -1.5 - 1 and max(walk[100:]) > -1.5 + 1  # still swinging wide after 100 steps
+
+
+def test_descend_rebuilds_y_each_step_and_leaves_its_defaults_as_the_lesson_prints():
+    assert lesson.descend() == pytest.approx([2.0, 1.3, 0.74, 0.292, -0.0664, -0.35312])
+    assert lesson.descend(zero=False) == pytest.approx([2.0, 1.3, 0.04, -1.528, -3.0904, -4.33472])
+
+
+@pytest.mark.parametrize(
+    ("lr", "message"), [(0, "lr must be positive, got 0.0"), (-0.1, "lr must be positive, got -0.1")]
+)
+def test_a_learning_rate_that_is_not_positive_is_refused(lr, message):
+    with pytest.raises(ValueError, match=rf"^{re.escape(message)}$"):
+        lesson.descend(lr=lr)
+
+
+@pytest.mark.parametrize("steps", [0, -1, 2.5, 1001, 1e9])
+def test_steps_must_be_a_whole_number_from_1_to_1000(steps):
+    with pytest.raises(ValueError, match=r"^steps must be a whole number from 1 to 1000, got "):
+        lesson.descend(steps=steps)
+
+
+@pytest.mark.parametrize("steps", [1, 1000, 7.0])
+def test_steps_at_the_bounds_and_a_whole_float_are_accepted(steps):
+    assert len(lesson.descend(steps=steps)) == int(steps) + 1
+
+
+def test_main_prints_both_walks_beside_both_hand_columns(run):
+    code, out, _ = run("03", "--lr", "0.5", "--steps", "3")
+    assert code == 0
+    rows = [line.split() for line in out.splitlines() if re.fullmatch(r" +\d+( +\S+){4}", line)]
+    assert rows == [["0", "2", "2", "2", "2"], ["1", "-1.5", "-1.5", "-1.5", "-1.5"],
+                    ["2", "-1.5", "-1.5", "-5", "-5"], ["3", "-1.5", "-1.5", "-5", "-5"]]  # fmt: skip
+    assert "x_3, zeroed                autograd -1.5 " in out
+
+
+def test_main_says_differ_and_exits_1_when_a_runaway_walk_overflows(run):
+    code, out, _ = run("03", "--lr", "1e30", "--steps", "12")  # |1 - 2*lr|**k is beyond float64 by step 11
+    assert code == 1
+    differ = [line.split()[:3] for line in out.splitlines() if line.endswith("DIFFER")]
+    assert differ == [["x_12,", "zeroed", "autograd"], ["x_12,", "never", "zeroed"], ["largest", "relative", "gap"]]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--lr", "0"], "argument --lr: lr must be positive, got 0.0"),
+        (["--lr=-1"], "argument --lr: lr must be positive, got -1.0"),
+        (["--lr", "nan"], "argument --lr: lr must be a finite number within float32 range, got nan"),
+        (["--lr", "fast"], "argument --lr: could not convert string to float: 'fast'"),
+        (["--steps", "0"], "argument --steps: steps must be a whole number from 1 to 1000, got 0"),
+        (["--steps", "2.5"], "argument --steps: steps must be a whole number from 1 to 1000, got 2.5"),
+        (["--steps", "1001"], "argument --steps: steps must be a whole number from 1 to 1000, got 1001"),
+        (["--steps", "many"], "argument --steps: could not convert string to float: 'many'"),
+    ],
+)
+def test_a_bad_lr_or_steps_exits_2_with_one_line(run, args, message):
+    assert run("03", *args) == (2, "", f"03_gradient_accumulation.py: error: {message}\n")

@@ -76,13 +76,20 @@ def test_main_prints_the_flags_and_exits_0(run):
     assert "raises RuntimeError: Inference tensors cannot be saved for backward.\n" in out
     assert "z.backward() raises RuntimeError: element 0 of tensors does not require grad" in out
     assert "  y = 2*x                     forward 4 " in out  # the forward pass computed y, not autograd
-    assert out.count(" agree\n") == 17 and "DIFFER" not in out
+    assert "  under no_grad, x -= lr * x.grad: x = 1.8, is_leaf=True, requires_grad=True\n" in out
+    assert (
+        "x -= lr * x.grad raises RuntimeError: a leaf Variable that requires grad is being used in an in-place" in out
+    )
+    assert "the new x is_leaf=False: after the next\n  backward(), x.grad = None (reading it warns" in out
+    assert "  w.grad = None, w stays 2; b.grad = 11, b goes 0.5 -> -0.6\n" in out
+    assert out.count(" agree\n") == 22 and "DIFFER" not in out
 
 
 def test_main_exits_1_when_float32_overflows(run):
-    code, out, _ = run("04", "--x", "2e38")  # 2*x and 3*x are beyond float32
+    code, out, _ = run("04", "--x", "2e38")  # 2*x and 3*x are beyond float32, and so is the frozen model's b.grad
     assert code == 1
-    assert out.count("DIFFER") == 2
+    differ = [line[:28].strip() for line in out.splitlines() if line.endswith("DIFFER")]
+    assert differ == ["y = 2*x", "z = 3*x", "b.grad = dloss/db", "b after the update"]
 
 
 # way: (grad mode during it, its input requires grad, the result requires grad)
@@ -181,3 +188,48 @@ def test_neither_no_grad_nor_inference_mode_is_model_eval():
     x = torch.ones(4, requires_grad=True)
     assert torch.is_grad_enabled() and dropout(x).requires_grad  # eval() leaves tracking on
     assert_close(dropout(x).detach(), torch.ones(4))  # and Dropout passes everything through
+
+
+# The update step of training
+
+
+@pytest.mark.parametrize("v", [-3.0, 0.0, 2.0])
+@pytest.mark.parametrize("lr", [0.1, 0.5, 2.0])
+def test_the_update_under_no_grad_moves_x_by_lr_times_2_and_keeps_it_a_leaf(v, lr, device):
+    stepped, is_leaf, requires_grad = lesson.update_under_no_grad(v, lr, device)
+    assert stepped == pytest.approx(v - lr * 2, rel=1e-6, abs=1e-6)  # dy/dx of y = x * 2 is 2
+    assert (is_leaf, requires_grad) == (True, True)
+
+
+def test_the_same_update_recorded_raises(device):
+    with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being used in an in-place operation"):
+        lesson.update_in_place_recorded(2.0, 0.1, device)
+
+
+@pytest.mark.parametrize("v", [-1.0, 2.0])
+def test_assigning_the_update_makes_x_a_non_leaf_whose_grad_stays_none(v, device):
+    is_leaf, grad, warning, behind = lesson.update_by_assignment(v, 0.1, device)
+    assert (is_leaf, grad) == (False, None)
+    assert "is not a leaf Tensor is being accessed" in warning
+    assert behind == 2.0 + 2.0  # the first backward, then the second through x = x - lr * x.grad
+
+
+@pytest.mark.parametrize("v", [-1.0, 0.0, 2.0])
+@pytest.mark.parametrize("lr", [0.1, 0.25])
+def test_a_frozen_weight_gets_no_gradient_and_stays_while_the_bias_trains(v, lr, device):
+    frozen = lesson.frozen_parameter(v, lr, device)
+    b_grad = 2 * (v * 3.0 + 0.5 - 1.0)  # d/db of (w*3 + b - 1)**2
+    assert frozen["w"] == (None, v, v)
+    assert frozen["b"][0] == pytest.approx(b_grad, rel=1e-6)
+    assert frozen["b"][1:] == (0.5, pytest.approx(0.5 - lr * b_grad, rel=1e-6, abs=1e-6))
+
+
+def test_the_frozen_models_example_is_the_one_the_lesson_prints():
+    assert (lesson.DATA, lesson.TARGET, lesson.LR) == (3.0, 1.0, 0.1)
+
+
+def test_each_training_step_runs_with_grad_mode_on_whatever_the_callers_mode():
+    with torch.no_grad():
+        assert lesson.update_under_no_grad(2.0) == (pytest.approx(1.8), True, True)
+        assert lesson.frozen_parameter(2.0)["b"][0] == 11.0
+    assert torch.is_grad_enabled()

@@ -370,7 +370,7 @@ def test_main_draws_the_tree_walks_the_chain_rule_and_exits_0(run):
     assert "w = leaf*1 is not a leaf: after (w * w).backward(), w.grad = None; the leaf behind it got 4\n" in out
     assert "with y.retain_grad() before backward(): y.grad = 1 " in out
     assert "0x" not in out  # class names, not reprs with addresses
-    assert out.count(" agree\n") == 12 and "DIFFER" not in out
+    assert out.count(" agree\n") == 16 and "DIFFER" not in out
 
 
 def test_main_with_x_minus_4_collects_minus_8_plus_3(run):
@@ -389,3 +389,59 @@ def test_main_exits_1_when_float32_overflows(run):
     code, out, _ = run("05", "--x", "1e20")  # y = 1e40 is beyond float32; the gradient 2e20 is not
     assert code == 1
     assert [line.split()[0] for line in out.splitlines() if line.endswith("DIFFER")] == ["y"]
+
+
+# What the graph keeps
+
+
+def test_the_graph_saves_x_for_pow_and_the_constant_3_for_mul():
+    x, y = lesson.grad_fn_demo()
+    saved = dict(lesson.saved_for_backward(y))
+    assert saved["PowBackward0"]["_saved_self"] is x  # x itself, not a copy
+    assert saved["PowBackward0"]["_saved_exponent"] == 2
+    assert saved["MulBackward0"]["_saved_other"].item() == 3
+    assert "_saved_self" not in saved["MulBackward0"]  # x is not needed for the gradient of 3*x: not saved
+    assert [n for n, _ in lesson.saved_for_backward(y)] == [
+        "AddBackward0",
+        "AddBackward0",
+        "PowBackward0",
+        "MulBackward0",
+    ]
+
+
+def test_a_node_that_needs_nothing_saved_is_left_out():
+    x = torch.ones(2, requires_grad=True)
+    assert lesson.saved_for_backward(-x) == []  # the derivative of -x needs no value from the forward pass
+    assert lesson.saved_for_backward(-x * 2) == [("MulBackward0", {"_saved_other": pytest.approx(2)})]
+
+
+@pytest.mark.parametrize("v", [2.0, -0.5])
+def test_an_in_place_change_after_the_forward_pass_makes_backward_raise(v, device):
+    before, after, error = lesson.version_counter(v, device)
+    assert (before, after) == (0, 1)
+    assert "one of the variables needed for gradient computation has been modified by an inplace operation" in error
+    assert "is at version 1; expected version 0 instead" in error
+
+
+@pytest.mark.parametrize("v", [2.0, -0.5, 10.0])
+def test_changing_x_after_backward_or_rebuilding_y_works(v, device):
+    grad_then, x_then, grad_rebuilt = lesson.change_after_backward(v, device)
+    assert (grad_then, x_then, grad_rebuilt) == (2 * v + 3, v + 1, 2 * (v + 1) + 3)
+
+
+def test_main_says_what_the_graph_kept_and_how_the_version_counter_guards_it(run):
+    code, out, _ = run("05")
+    assert code == 0
+    assert "  PowBackward0   _saved_exponent = 2, _saved_self = [2] (x itself)\n" in out
+    assert "  MulBackward0   _saved_other = 3\n" in out
+    assert "x._version counts in-place changes: 0 after y = ..., 1 after x.add_(1) under no_grad, and\n" in out
+    assert "y.backward() raises RuntimeError: one of the variables needed for gradient computation" in out
+    assert "change x after backward(): x.grad = 7, then x = 3;\n  or rebuild y from the changed x: x.grad = 9\n" in out
+
+
+def test_where_torch_hides_the_private_names_main_still_agrees(monkeypatch, capsys):
+    monkeypatch.setattr(lesson, "saved_for_backward", lambda tensor: [])
+    monkeypatch.setattr(lesson, "version_counter", lambda x, device: (None, None, "an error"))
+    assert lesson.main([]) == 0
+    out = capsys.readouterr().out
+    assert "PowBackward0 saved x" not in out and "x._version" not in out.split("checks:")[1]
