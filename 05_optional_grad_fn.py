@@ -159,11 +159,12 @@ def chain_rule_by_hand(output, on_step=None):
 def input_shapes(node):
     """The shape of each gradient node takes, one per output of its operation; None where torch does not say.
 
-    Node._input_metadata is private: torch.autograd's own Python code reads it. Checked on 2.3.1, 2.7.1,
-    2.11.0, 2.13.0 and 2.15.0; 2.0 lacks it. There chain_rule_by_hand counts a node's gradients by the edges
-    into it and sums a broadcast gradient back at its leaf. That walks this lesson's graphs and its tests'
-    (broadcasting, several outputs of one node, Functions written in Python) as on later releases; a graph
-    that leaves the last output of an operation unused is refused: the node counts its gradients itself.
+    Node._input_metadata is private: torch.autograd's own Python code reads it. Found on 2.7.1, 2.11.0,
+    2.13.0 and 2.15.0; 2.0.1 and 2.3.1 lack it (checked). There chain_rule_by_hand counts a node's
+    gradients by the edges into it and sums a broadcast gradient back at its leaf. That walks this lesson's
+    graphs and its tests' (broadcasting, several outputs of one node, Functions written in Python) as on
+    later releases; a graph that leaves the last output of an operation unused is refused: the node counts
+    its gradients itself.
     """
     if hasattr(node, "variable"):  # AccumulateGrad takes one gradient, of its leaf's shape
         return [node.variable.shape]

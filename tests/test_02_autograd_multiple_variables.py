@@ -23,7 +23,7 @@ def test_a_and_b_are_float32_leaves_that_require_grad_and_c_has_a_grad_fn(device
     assert type(c.grad_fn).__name__ == "MulBackward0"
 
 
-@pytest.mark.parametrize(("va", "vb"), [*itertools.product([-3.5, 0, 0.5, 2, 1000], [-2, 0, 0.1, 3, 1e4]), (1.5, -2)])
+@pytest.mark.parametrize(("va", "vb"), [*itertools.product([-3.5, 0, 0.5, 1000], [-2, 0.1, 1e4]), (1.5, -2), (2, 0)])
 def test_gradients_equal_2ab_and_a_squared_and_c_equals_a_squared_b(va, vb, device):
     a, b, c = lesson.multiple_variables(va, vb, device)
     assert_close(a.grad, float32(2 * va * vb, device))
@@ -185,6 +185,7 @@ def test_training_by_hand_lowers_the_loss_at_every_step(seed, device):
     assert losses == pytest.approx(lesson.train_by_hand(x, y, w, b, 5, 0.5), rel=1e-5)
 
 
+@pytest.mark.optim  # creating an optimizer imports torch._dynamo: a run of its own (README, "The tests")
 @pytest.mark.parametrize("seed", [0, 4])
 def test_torch_optim_sgd_gives_the_same_parameters_and_losses(seed, monkeypatch):
     trained = []  # the tensors train_tutorial_model updates, caught as it draws them

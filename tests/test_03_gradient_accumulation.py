@@ -174,15 +174,15 @@ def recurrence_never_zeroed(x0, lr, steps):
     return walk
 
 
-@pytest.mark.parametrize("steps", [1, 40])
+@pytest.mark.parametrize("steps", [1, 12])
 @pytest.mark.parametrize("lr", [0.05, 0.5, 1.0, 1.1])
-@pytest.mark.parametrize("x0", [-4.0, -1.5, 2.0, 10.0])
+@pytest.mark.parametrize("x0", [-4.0, -1.5, 10.0])
 def test_descent_with_zeroing_follows_the_closed_form(x0, lr, steps, device):
     walk = lesson.descend(x0, lr, steps, True, device)
     assert_close(walk, closed_form(x0, lr, steps), rtol=1e-9, atol=1e-9, check_dtype=False)
 
 
-@pytest.mark.parametrize("steps", [5, 40])
+@pytest.mark.parametrize("steps", [5, 12])
 @pytest.mark.parametrize("lr", [0.1, 0.5, 1.5])
 @pytest.mark.parametrize("x0", [-4.0, 2.0])
 def test_descent_without_zeroing_follows_the_summed_gradients(x0, lr, steps, device):
@@ -190,9 +190,16 @@ def test_descent_without_zeroing_follows_the_summed_gradients(x0, lr, steps, dev
     assert_close(walk, recurrence_never_zeroed(x0, lr, steps), rtol=1e-9, atol=1e-9, check_dtype=False)
 
 
-def test_a_thousand_steps_that_never_settle_stay_within_rounding_of_the_recurrence():
-    walk = lesson.descend(2.0, 0.1, 1000, zero=False)  # float64: float32 would drift past 1e-5 by step 600
-    assert_close(walk, recurrence_never_zeroed(2.0, 0.1, 1000), rtol=1e-9, atol=1e-9, check_dtype=False)
+def test_a_walk_that_never_settles_stays_within_rounding_of_the_recurrence():
+    # In float32 this walk drifts from the recurrence by more than the checks' 1e-5 from step 103 on.
+    walk = lesson.descend(2.0, 0.9, 200, zero=False)
+    assert_close(walk, recurrence_never_zeroed(2.0, 0.9, 200), rtol=1e-9, atol=1e-9, check_dtype=False)
+
+
+def test_a_thousand_steps_is_the_most_steps_takes():
+    assert lesson.whole_number("steps", 1000) == 1000
+    with pytest.raises(ValueError, match="from 1 to 1000, got 1001"):
+        lesson.whole_number("steps", 1001)
 
 
 @pytest.mark.parametrize(("lr", "zero"), [(0.1, True), (1.1, True), (0.1, False), (1.9, True)])
@@ -242,7 +249,7 @@ def test_steps_must_be_a_whole_number_from_1_to_1000(steps):
         lesson.descend(steps=steps)
 
 
-@pytest.mark.parametrize("steps", [1, 1000, 7.0])
+@pytest.mark.parametrize("steps", [1, 7.0])
 def test_steps_at_the_bounds_and_a_whole_float_are_accepted(steps):
     assert len(lesson.descend(steps=steps)) == int(steps) + 1
 

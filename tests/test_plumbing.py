@@ -60,8 +60,8 @@ def test_num_puts_only_negatives_in_parentheses(value, written):
         (7.0, [7.0], False),
     ],
 )
-@pytest.mark.parametrize("how", ["autograd", "forward"])
-def test_agree_compares_to_float32_precision_and_prints_one_line(capsys, value, by_hand, agrees, how):
+def test_agree_compares_to_float32_precision_and_prints_one_line(capsys, value, by_hand, agrees):
+    how = "forward" if isinstance(value, float) else "autograd"  # the column's name is the caller's
     assert plumbing.agree("label", value, by_hand, how) is agrees
     line = capsys.readouterr().out
     shown = [re.escape(plumbing.shown(v)) for v in (value, by_hand)]
