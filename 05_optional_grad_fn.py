@@ -47,7 +47,14 @@ modified by an inplace operation". Change x after backward(), or rebuild y from 
 backward() also frees what the graph saved, which is why example 3's second y.backward() on one y
 needs retain_graph=True on the first.
 
-Run it:  python 05_optional_grad_fn.py [--x 2.0] [--device cpu]
+The graph as a picture: backward_graph(y, names, style="mermaid") writes it as a Mermaid flowchart,
+which GitHub draws from a ```mermaid block, and style="dot" as Graphviz DOT, one box for each node and
+each leaf, with the value and the gradient where they are known, and the gradient on each arrow:
+
+    python 05_optional_grad_fn.py --graph mermaid
+    python 05_optional_grad_fn.py --graph dot | dot -Tsvg > graph.svg      (where Graphviz is installed)
+
+Run it:  python 05_optional_grad_fn.py [--x 2.0] [--graph text|mermaid|dot] [--device cpu]
 """
 
 import argparse
@@ -75,15 +82,37 @@ def grad_fn_demo(x=2.0, device="cpu"):
     return x, polynomial(x)
 
 
-def backward_graph(tensor, names=None):
-    """The backward graph under tensor as an indented text tree, root first, one node a line.
+def recorded_steps(x=2.0, device="cpu"):
+    """{name: tensor}: x, each intermediate result of y = ((x**2) + (3*x)) + 1 as autograd records it, and y.
+    The same graph as grad_fn_demo's y, with each step named: as names, backward_graph shows their values."""
+    x = torch.tensor([real_number("x", x)], device=usable_device(device), requires_grad=True)
+    squared, tripled = x**2, 3 * x
+    summed = squared + tripled
+    return {"x": x, "x**2": squared, "3*x": tripled, "x**2 + 3*x": summed, "y": summed + 1}
 
-    Leaves are named from names ({"x": x, ...}) where given, else by their shape.
+
+GRAPH_STYLES = ("text", "mermaid", "dot")
+
+
+def backward_graph(tensor, names=None, style="text"):
+    """The backward graph under tensor: an indented text tree, root first, one node a line (style "text"),
+    or a picture: a Mermaid flowchart ("mermaid", which GitHub draws from a ```mermaid block) or Graphviz
+    DOT ("dot"). Leaves are named from names ({"x": x, ...}) where given, else by their shape.
+
+    In a picture each node and each leaf is one box, arrows run the way the gradient flows, and an input
+    that does not require grad is a dashed box. A box shows the value of its tensor where it is known (the
+    tensor itself, a leaf, or a tensor in names) and the gradient that flows into it, computed by
+    chain_rule_by_hand where it can walk the graph, else read from a leaf's .grad after backward(); each
+    arrow shows the gradient it carries.
     """
+    if style not in GRAPH_STYLES:
+        raise ValueError(f"style must be one of {', '.join(GRAPH_STYLES)}, got {style!r}")
     if tensor.grad_fn is None:
         kind = "a leaf that requires grad" if tensor.requires_grad else "a tensor autograd does not track"
         return f"no backward graph: {kind} has grad_fn None"
     names = names or {}
+    if style != "text":
+        return graph_picture(tensor, names, style)
     lines, stack = [], [(tensor.grad_fn, 0)]
     while stack:  # depth first, without recursion: deep graphs exceed Python's recursion limit
         node, depth = stack.pop()
@@ -202,6 +231,93 @@ def call_by_hand(node, grads_in):
     return grads_out
 
 
+# The graph as a picture
+
+
+def graph_picture(tensor, names, style):
+    """backward_graph's picture: boxes and arrows, then written as Mermaid or DOT (see backward_graph)."""
+    known = {t.grad_fn if t.grad_fn is not None else t: (n, t) for n, t in names.items()}  # node or leaf
+    known.setdefault(tensor.grad_fn, (None, tensor))
+    into, sent = {}, {}  # node: the gradients it received; (node, edge number): the gradient it passed on
+
+    def record(node, grads_in, grads_out):
+        into[node] = grads_in
+        sent.update(((node, i), g) for i, g in enumerate(grads_out))
+
+    try:
+        collected = chain_rule_by_hand(tensor, record) if tensor.numel() == 1 else {}
+    except ValueError:  # a graph it cannot walk: gradients only where backward() left them in .grad
+        collected = {}
+    boxes, ids, stack = [], {}, [tensor.grad_fn]  # boxes: (id, lines of its label, dashed)
+    while stack:  # depth first, root first; each node and each leaf gets one box
+        node = stack.pop()
+        if node in ids:
+            continue
+        ids[node] = f"n{len(ids)}"
+        if hasattr(node, "variable"):  # AccumulateGrad: the leaf's box
+            leaf = node.variable
+            grad = collected.get(leaf, leaf.grad)
+            lines = [known.get(leaf, (f"leaf, shape {list(leaf.shape)}",))[0], f"value {graph_number(leaf)}"]
+            lines += [f"grad {graph_number(grad)}"] if grad is not None else []
+        else:
+            label, value = known.get(node, (None, None))
+            lines = [name(node) + (f" ({label})" if label else "")]
+            lines += [f"value {graph_number(value)}"] if value is not None else []
+            lines += [f"grad {', '.join(map(graph_number, into[node]))}"] if node in into else []
+        boxes.append((ids[node], lines, False))
+        stack.extend(child for child, _ in reversed(node.next_functions) if child is not None)
+    edges = []  # (from, to, the gradient the arrow carries)
+    for node, node_id in ids.items():
+        for i, (child, _) in enumerate(node.next_functions):
+            if child is None:  # an input that does not require grad: a box of its own for each
+                child_id = f"c{len(boxes) - len(ids)}"
+                boxes.append((child_id, ["no grad: a constant or data"], True))
+            grad = sent.get((node, i))
+            edges.append(
+                (node_id, child_id if child is None else ids[child], "" if grad is None else graph_number(grad))
+            )
+    return (mermaid if style == "mermaid" else dot)(boxes, edges)
+
+
+def graph_number(value):
+    """A tensor in a box: one number as 7, a few as [7, 9, 11], more by their shape; None (no gradient) as -."""
+    if value is None:
+        return "-"
+    if value.numel() > 4:
+        return f"shape {list(value.shape)}"
+    numbers = value.detach().flatten().tolist()
+    return f"{numbers[0]:g}" if value.numel() == 1 else shown(numbers)
+
+
+def mermaid(boxes, edges):
+    """A Mermaid flowchart, top down. Labels are quoted, their # " < > written as Mermaid's #codes;."""
+
+    def quoted(text):
+        for char, code in (("#", "#35;"), ('"', "#quot;"), ("<", "#lt;"), (">", "#gt;")):
+            text = text.replace(char, code)
+        return f'"{text}"'
+
+    lines = ["flowchart TD"]
+    lines += [f"    {i}[{quoted(chr(10).join(text)).replace(chr(10), '<br/>')}]" for i, text, _ in boxes]
+    lines += [f"    {a} -->|{quoted(label)}| {b}" if label else f"    {a} --> {b}" for a, b, label in edges]
+    dashed = [i for i, _, is_dashed in boxes if is_dashed]
+    if dashed:
+        lines += ["    classDef nograd stroke-dasharray: 4 4", f"    class {','.join(dashed)} nograd"]
+    return "\n".join(lines)
+
+
+def dot(boxes, edges):
+    """Graphviz DOT, top down. Labels are quoted, their \\ and " escaped, their lines joined by \\n."""
+
+    def quoted(lines):
+        return '"' + "\\n".join(line.replace("\\", "\\\\").replace('"', '\\"') for line in lines) + '"'
+
+    lines = ["digraph backward {", "    node [shape=box];"]
+    lines += [f"    {i} [label={quoted(text)}{', style=dashed' if dashed else ''}];" for i, text, dashed in boxes]
+    lines += [f"    {a} -> {b}" + (f" [label={quoted([label])}]" if label else "") + ";" for a, b, label in edges]
+    return "\n".join([*lines, "}"])
+
+
 # Leaves, and .grad
 
 
@@ -305,7 +421,15 @@ def change_after_backward(x=2.0, device="cpu"):
 
 
 def main(argv=None):
-    args = options(__doc__, x=2.0).parse_args(argv)
+    parser = options(__doc__, x=2.0)
+    parser.add_argument(
+        "--graph", choices=GRAPH_STYLES, help="print only the backward graph of y: a text tree, Mermaid or Graphviz DOT"
+    )
+    args = parser.parse_args(argv)
+    if args.graph:  # python 05_optional_grad_fn.py --graph dot | dot -Tsvg > graph.svg
+        steps = recorded_steps(args.x, args.device)
+        print(backward_graph(steps["y"], steps, style=args.graph))
+        return 0
     x, y = grad_fn_demo(args.x, args.device)
     at = x.item()  # the float32 value autograd worked with
     print(f"Example 5, grad_fn on {args.device}: y = x**2 + 3*x + 1")

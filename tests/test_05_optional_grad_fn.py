@@ -1,6 +1,8 @@
 """05_optional_grad_fn: y.grad_fn is AddBackward0; the graph drawn; the chain rule walked by hand equals backward()."""
 
 import re
+import shutil
+import subprocess
 import sys
 import types
 
@@ -455,3 +457,168 @@ def test_where_torch_hides_the_private_names_main_still_agrees(monkeypatch, caps
     assert lesson.main([]) == 0
     out = capsys.readouterr().out
     assert "PowBackward0 saved x" not in out and "x._version" not in out.split("checks:")[1]
+
+
+# The graph as a picture: Mermaid and DOT
+
+MERMAID_BOX = re.compile(r'    (\w+)\["((?:[^"])*)"\]')
+MERMAID_EDGE = re.compile(r'    (\w+) -->(?:\|"([^"]*)"\|)? (\w+)')
+DOT_BOX = re.compile(r'    (\w+) \[label="((?:[^"\\]|\\.)*)"(, style=dashed)?\];')
+DOT_EDGE = re.compile(r'    (\w+) -> (\w+)(?: \[label="((?:[^"\\]|\\.)*)"\])?;')
+
+
+def read_mermaid(text):
+    """(boxes {id: lines}, edges [(from, to, label)]) read back from backward_graph's Mermaid; every line must parse."""
+    lines = text.splitlines()
+    assert lines[0] == "flowchart TD"
+    boxes, edges = {}, []
+    for line in lines[1:]:
+        if box := MERMAID_BOX.fullmatch(line):
+            assert box[1] not in boxes, f"box {box[1]} declared twice"
+            decoded = box[2]
+            for code, char in (("#quot;", '"'), ("#lt;", "<"), ("#gt;", ">"), ("#35;", "#")):
+                decoded = decoded.replace(code, char)
+            boxes[box[1]] = decoded.split("<br/>")
+        elif edge := MERMAID_EDGE.fullmatch(line):
+            edges.append((edge[1], edge[3], edge[2] or ""))
+        else:
+            assert re.fullmatch(r"    classDef nograd stroke-dasharray: 4 4|    class [\w,]+ nograd", line), line
+    return boxes, edges
+
+
+def read_dot(text):
+    """The same from backward_graph's DOT: a digraph whose every line is a box, an edge or a setting."""
+    lines = text.splitlines()
+    assert (lines[0], lines[1], lines[-1]) == ("digraph backward {", "    node [shape=box];", "}")
+    boxes, edges = {}, []
+    for line in lines[2:-1]:
+        if box := DOT_BOX.fullmatch(line):
+            assert box[1] not in boxes
+            boxes[box[1]] = [re.sub(r"\\(.)", r"\1", part) for part in re.split(r"(?<!\\)\\n", box[2])]
+        else:
+            edge = DOT_EDGE.fullmatch(line)
+            assert edge, line
+            edges.append((edge[1], edge[2], re.sub(r"\\(.)", r"\1", edge[3] or "")))
+    return boxes, edges
+
+
+READERS = {"mermaid": read_mermaid, "dot": read_dot}
+
+
+def structure(output):
+    """The graph under output, independently: {node: its class name}, and [(node, child or None)] per edge."""
+    nodes, edges, stack = {}, [], [output.grad_fn]
+    while stack:
+        node = stack.pop()
+        if node in nodes:
+            continue
+        nodes[node] = type(node).__name__
+        for child, _ in node.next_functions:
+            edges.append((node, child))
+            if child is not None:
+                stack.append(child)
+    return nodes, edges
+
+
+def graphs_drawn():
+    steps = lesson.recorded_steps()
+    a, b = (torch.tensor([v], requires_grad=True) for v in (2.0, 3.0))
+    loss, leaves = tutorial_model()
+    return {
+        "lesson": (steps["y"], steps),
+        "c = a**2 * b": (a**2 * b, {"a": a, "b": b}),
+        "tutorial": (loss, leaves),
+    }
+
+
+@pytest.mark.parametrize("style", ["mermaid", "dot"])
+@pytest.mark.parametrize("graph", ["lesson", "c = a**2 * b", "tutorial"])
+def test_each_node_and_leaf_is_one_box_and_each_edge_one_arrow(graph, style):
+    output, names = graphs_drawn()[graph]
+    boxes, edges = READERS[style](lesson.backward_graph(output, names, style))
+    nodes, expected_edges = structure(output)
+    constants = sum(child is None for _, child in expected_edges)
+    assert len(boxes) == len(nodes) + constants  # one per node and leaf, one per constant input
+    assert len(edges) == len(expected_edges)
+    assert all(start in boxes and end in boxes for start, end, _ in edges)  # every arrow's ends are declared
+    titles = sorted(lines[0].split(" (")[0] for lines in boxes.values() if lines[0] != "no grad: a constant or data")
+    leaf_names = {id(t): n for n, t in names.items()}
+    expected = [id(n.variable) for n in nodes if hasattr(n, "variable")]
+    assert titles == sorted(
+        [c for n, c in nodes.items() if not hasattr(n, "variable")] + [leaf_names[i] for i in expected]
+    )
+
+
+@pytest.mark.parametrize("style", ["mermaid", "dot"])
+@pytest.mark.parametrize("v", [2.0, -1.5, 0.5])
+def test_xs_box_shows_its_value_and_the_gradient_2x_plus_3_collected_from_both_paths(v, style):
+    steps = lesson.recorded_steps(v)
+    boxes, edges = READERS[style](lesson.backward_graph(steps["y"], steps, style))
+    (x_id,) = [i for i, lines in boxes.items() if lines[0] == "x"]
+    assert boxes[x_id] == ["x", f"value {v:g}", f"grad {2 * v + 3:g}"]
+    into_x = sorted(float(label) for _, end, label in edges if end == x_id)
+    assert into_x == sorted([2 * v, 3.0])  # 2x via x**2, 3 via 3*x
+    (root,) = [lines for lines in boxes.values() if lines[0] == "AddBackward0 (y)"]
+    assert root == ["AddBackward0 (y)", f"value {v * v + 3 * v + 1:g}", "grad 1"]
+
+
+def test_the_picture_names_a_leaf_by_its_shape_and_shows_a_large_tensor_by_its_shape():
+    loss, leaves = tutorial_model()
+    boxes, _ = read_mermaid(lesson.backward_graph(loss, {"b": leaves["b"]}, "mermaid"))
+    assert ["leaf, shape [5, 3]", "value shape [5, 3]", "grad shape [5, 3]"] in boxes.values()
+
+
+@pytest.mark.parametrize("style", ["mermaid", "dot"])
+def test_any_name_is_quoted_so_that_the_picture_stays_well_formed(style):
+    x = torch.tensor([1.0], requires_grad=True)
+    odd = 'a "quoted" <name> #1 [x] {y} \\ end'
+    boxes, _ = READERS[style](lesson.backward_graph((x * 2).sum(), {odd: x}, style))
+    assert [odd, "value 1", "grad 2"] in boxes.values()
+
+
+def test_a_graph_the_walk_cannot_take_is_drawn_with_the_gradients_backward_left():
+    weight = torch.ones(4, 2, requires_grad=True)
+    loss = torch.nn.functional.embedding(torch.tensor([0, 2]), weight, sparse=True).sum()
+    before, _ = read_mermaid(lesson.backward_graph(loss, {"weight": weight}, "mermaid"))
+    assert ["weight", "value shape [4, 2]"] in before.values()  # no gradient known yet
+    loss.backward()
+    after, _ = read_mermaid(lesson.backward_graph(loss, {"weight": weight}, "mermaid"))
+    assert ["weight", "value shape [4, 2]", "grad shape [4, 2]"] in after.values()
+
+
+def test_the_recorded_steps_are_the_lessons_graph_with_each_step_named():
+    steps, (x, y) = lesson.recorded_steps(), lesson.grad_fn_demo()
+    assert lesson.backward_graph(steps["y"], steps) == lesson.backward_graph(y, {"x": x}) == LESSON_TREE
+    assert [t.item() for t in steps.values()] == [2.0, 4.0, 6.0, 10.0, 11.0]
+
+
+def test_an_unknown_style_is_refused():
+    with pytest.raises(ValueError, match=r"^style must be one of text, mermaid, dot, got 'svg'$"):
+        lesson.backward_graph(lesson.grad_fn_demo()[1], style="svg")
+
+
+@pytest.mark.parametrize("style", ["mermaid", "dot", "text"])
+def test_main_with_graph_prints_only_the_graph(run, style):
+    code, out, err = run("05", "--graph", style, "--x", "3")
+    assert (code, err) == (0, "")
+    steps = lesson.recorded_steps(3.0)
+    assert out == lesson.backward_graph(steps["y"], steps, style) + "\n"
+
+
+def test_main_refuses_a_graph_style_it_does_not_draw_in_one_line(run):
+    code, out, err = run("05", "--graph", "svg")
+    assert (code, out) == (2, "")
+    assert (
+        err.startswith("05_optional_grad_fn.py: error: argument --graph: invalid choice: 'svg'")
+        and err.count("\n") == 1
+    )
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed (CI need not install it)")
+def test_graphviz_renders_the_dot_into_an_svg_naming_every_box():
+    steps = lesson.recorded_steps()
+    text = lesson.backward_graph(steps["y"], steps, "dot")
+    svg = subprocess.run(["dot", "-Tsvg"], input=text, capture_output=True, text=True, check=True).stdout
+    boxes, _ = read_dot(text)
+    assert all(f"<title>{box}</title>" in svg for box in boxes)
+    assert "PowBackward0 (x**2)" in svg and "grad 7" in svg

@@ -1,8 +1,12 @@
 """README.md shows each script's real output: rerun every script and compare, so the README cannot go stale.
 
-After changing a script, rewrite the README's output blocks with:  python tests/test_readme.py
+An output block is a marker naming the command, `<!-- output of: python 0N_....py [ARGS] -->`, or
+`<!-- output of: the code above -->` after a python block, then a fenced text or mermaid block with
+what it printed. After changing a script, rewrite the blocks with:  python tests/test_readme.py
 """
 
+import contextlib
+import io
 import re
 import runpy
 import subprocess
@@ -13,42 +17,70 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
-# An output block: the marker naming the command, then a fenced text block with what it printed.
-BLOCK = re.compile(r"<!-- output of: python (?P<script>\S+\.py) -->\n```text\n(?P<output>.*?)```\n", re.DOTALL)
+FENCE = r"```(?P<lang>text|mermaid)\n(?P<output>.*?)```\n"
+BLOCK = re.compile(r"<!-- output of: python (?P<command>\S+\.py[^>]*?) -->\n" + FENCE, re.DOTALL)
+CODE = re.compile(r"```python\n(?P<code>(?:(?!```).)*?)```\n\n<!-- output of: the code above -->\n" + FENCE, re.DOTALL)
 
 
 def normalise(text):
-    """Blank out what changes from run to run: object addresses."""
-    return re.sub(r"0x[0-9a-fA-F]+", "0x...", text)
+    """Blank out what changes from run to run, object addresses, and from release to release: the number of a
+    backward node's variant (SqueezeBackward4 on one release may be SqueezeBackward3 on another)."""
+    return re.sub(r"(?<=Backward)\d+", "#", re.sub(r"0x[0-9a-fA-F]+", "0x...", text))
 
 
 def blocks():
-    return {match["script"]: match["output"] for match in BLOCK.finditer(README.read_text())}
+    return {match["command"]: match["output"] for match in BLOCK.finditer(README.read_text())}
+
+
+def snippets():
+    return [(match["code"], match["output"]) for match in CODE.finditer(README.read_text())]
 
 
 def test_the_readme_shows_the_output_of_every_script():
-    assert sorted(blocks()) == sorted(path.name for path in ROOT.glob("0[1-5]_*.py"))
+    shown = {command.split()[0] for command in blocks()}
+    assert sorted(shown) == sorted(path.name for path in ROOT.glob("0[1-5]_*.py"))
+    assert "05_optional_grad_fn.py --graph mermaid" in blocks()  # the picture GitHub draws
 
 
-@pytest.mark.parametrize("script", sorted(blocks()))
-def test_the_readme_output_is_what_the_script_prints_today(capsys, monkeypatch, script):
-    monkeypatch.setattr(sys, "argv", [str(ROOT / script)])
+@pytest.mark.parametrize("command", sorted(blocks()))
+def test_the_readme_output_is_what_the_script_prints_today(capsys, monkeypatch, command):
+    script, *args = command.split()
+    monkeypatch.setattr(sys, "argv", [str(ROOT / script), *args])
     with pytest.raises(SystemExit) as exited:  # the file run as __main__, as `python 0N_....py` runs it
         runpy.run_path(str(ROOT / script), run_name="__main__")
     out, err = capsys.readouterr()
     assert (exited.value.code, err) == (0, "")
-    assert normalise(out) == normalise(blocks()[script]), "README is stale: run `python tests/test_readme.py`"
+    assert normalise(out) == normalise(blocks()[command]), "README is stale: run `python tests/test_readme.py`"
+
+
+@pytest.mark.parametrize("number", range(len(snippets())))
+def test_each_readme_snippet_prints_what_the_readme_shows(number):
+    code, output = snippets()[number]
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(compile(code, f"README.md snippet {number}", "exec"), {})
+    assert normalise(printed.getvalue()) == normalise(output), "README is stale: run `python tests/test_readme.py`"
 
 
 def rewrite():
-    """Put each script's present output into its README block."""
+    """Put each command's and each snippet's present output into its README block."""
 
-    def fresh(match):
-        script = match["script"]
-        printed = subprocess.run([sys.executable, script], cwd=ROOT, capture_output=True, text=True, check=True)
-        return f"<!-- output of: python {script} -->\n```text\n{printed.stdout}```\n"
+    def fresh(command, code=None):
+        argv = [sys.executable, "-c", code] if code else [sys.executable, *command.split()]
+        return subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=True).stdout
 
-    README.write_text(BLOCK.sub(fresh, README.read_text()))
+    text = BLOCK.sub(
+        lambda m: f"<!-- output of: python {m['command']} -->\n```{m['lang']}\n{fresh(m['command'])}```\n",
+        README.read_text(),
+    )
+    text = CODE.sub(
+        lambda m: (
+            f"```python\n{m['code']}```\n\n<!-- output of: the code above -->\n```{m['lang']}\n"
+            f"{fresh(None, m['code'])}```\n"
+        ),
+        text,
+    )
+    README.write_text(text)
 
 
 if __name__ == "__main__":
