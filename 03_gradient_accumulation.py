@@ -387,9 +387,9 @@ def shown(value):
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def agree(label, value, by_hand, how="autograd"):
-    """Print a value computed how (by autograd, by the forward pass, ...) beside the one worked by hand; True
-    when they agree: numbers to float32 precision, lists element by element."""
+def agree(label, value, by_hand, how="autograd", against="by hand"):
+    """Print a value computed how (by autograd, by the forward pass, ...) beside the one worked out against it
+    (by hand, by the rules, ...); True when they agree: numbers to float32 precision, lists element by element."""
 
     def close(a, b):
         if isinstance(b, list):
@@ -397,7 +397,7 @@ def agree(label, value, by_hand, how="autograd"):
         return math.isclose(a, b, rel_tol=1e-5, abs_tol=1e-5) if isinstance(b, float) else a == b
 
     ok = close(value, by_hand)
-    print(f"  {label:<26} {how:>8} {shown(value):<12} by hand {shown(by_hand):<12} {'agree' if ok else 'DIFFER'}")
+    print(f"  {label:<26} {how:>8} {shown(value):<12} {against:>7} {shown(by_hand):<12} {'agree' if ok else 'DIFFER'}")
     return ok
 
 

@@ -60,6 +60,8 @@ Run it:  python 05_optional_grad_fn.py [--x 2.0] [--graph text|mermaid|dot] [--d
 import argparse
 import collections
 import math
+import operator
+import re
 import sys
 import warnings
 
@@ -420,12 +422,281 @@ def change_after_backward(x=2.0, device="cpu"):
     return (*after, x.grad.item())
 
 
+# Your own function, the same in 01 and 05: an expression in x, read by a small parser (never run as
+# Python), and built from the one tree three ways: torch operations for autograd, sympy's for the rules of
+# calculus, plain floats for the central difference.
+
+LONGEST, DEEPEST, LARGEST_EXPONENT = 200, 30, 1024
+FUNCTIONS = {  # name: (torch's, in plain floats, sympy's, sympy given as s: it is imported for an expression only)
+    "sin": (torch.sin, math.sin, lambda s, u: s.sin(u)),
+    "cos": (torch.cos, math.cos, lambda s, u: s.cos(u)),
+    "tan": (torch.tan, math.tan, lambda s, u: s.tan(u)),
+    "exp": (torch.exp, math.exp, lambda s, u: s.exp(u)),
+    "log": (torch.log, math.log, lambda s, u: s.log(u)),
+    "sqrt": (torch.sqrt, math.sqrt, lambda s, u: s.sqrt(u)),
+    "tanh": (torch.tanh, math.tanh, lambda s, u: s.tanh(u)),
+    "sigmoid": (
+        torch.sigmoid,
+        lambda u: math.exp(min(u, 0)) / (1 + math.exp(-abs(u))),
+        lambda s, u: 1 / (1 + s.exp(-u)),
+    ),
+    "abs": (torch.abs, abs, lambda s, u: s.Abs(u)),
+}
+LANGUAGE = f"numbers, x, + - * / **, parentheses and {', '.join(FUNCTIONS)}"
+TOKEN = re.compile(r"\s*(?:(\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?)|([A-Za-z_]\w*)|(\*\*|[-+*/(),]))")
+OPERATIONS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv, "**": operator.pow}
+NOT_IN_LANGUAGE = {".": "an attribute (.)", "'": "a string", '"': "a string", "[": "a [", "{": "a {", "=": "an ="}
+
+
+def parse_expression(text):
+    """The tree of an expression in x: ("x",), ("number", its text), ("-", a), (operator, a, b) or
+    (function, a), with Python's precedence (-x**2 is -(x**2), 2**-x is 2**(-x)). It is only parsed,
+    never run as Python; ValueError names what is not in the language."""
+    if not isinstance(text, str):
+        raise TypeError(f"expr must be a str, got {text!r}")
+    if len(text) > LONGEST:
+        raise ValueError(f"the expression is {len(text)} characters long, more than {LONGEST}")
+    tokens, end = [], len(text.rstrip())  # (kind: 1 number, 2 name, 3 operator; its text; where it starts)
+    while (tokens[-1][3] if tokens else 0) < end:
+        start = tokens[-1][3] if tokens else 0
+        match = TOKEN.match(text, start)
+        if match is None:  # a name the language lacks says more than the character after it: __import__('os')
+            unknown_names(tokens)
+            where = len(text) - len(text[start:].lstrip())
+            what = NOT_IN_LANGUAGE.get(text[where], repr(text[where]))
+            raise ValueError(f"{what} at character {where + 1} is not part of the language: {LANGUAGE}")
+        tokens.append((match.lastindex, match[match.lastindex], match.start(match.lastindex) + 1, match.end()))
+    if not tokens:
+        raise ValueError("the expression is empty")
+    unknown_names(tokens)
+    tree, rest = parse_sum(tokens, 0)
+    if rest:
+        raise ValueError(f"{rest[0][1]!r} at character {rest[0][2]} cannot follow what comes before it")
+    constant_value(tree)
+    return tree
+
+
+def unknown_names(tokens):
+    """ValueError for the first name that is neither x nor a function of the language."""
+    for i, (kind, token, _, _) in enumerate(tokens):
+        if kind == 2 and token != "x" and token not in FUNCTIONS:
+            called = i + 1 < len(tokens) and tokens[i + 1][1] == "("
+            raise ValueError(f"unknown {'function' if called else 'name'} {token!r}: the language has {LANGUAGE}")
+
+
+def parse_sum(tokens, depth):
+    tree, tokens = parse_product(tokens, depth)
+    while tokens and tokens[0][1] in ("+", "-"):
+        right, rest = parse_product(tokens[1:], depth)
+        tree, tokens = (tokens[0][1], tree, right), rest
+    return tree, tokens
+
+
+def parse_product(tokens, depth):
+    tree, tokens = parse_unary(tokens, depth)
+    while tokens and tokens[0][1] in ("*", "/"):
+        right, rest = parse_unary(tokens[1:], depth)
+        tree, tokens = (tokens[0][1], tree, right), rest
+    return tree, tokens
+
+
+def parse_unary(tokens, depth):
+    if tokens and tokens[0][1] in ("-", "+"):
+        operand, rest = parse_unary(tokens[1:], depth)
+        return (("-", operand) if tokens[0][1] == "-" else operand), rest
+    base, tokens = parse_atom(tokens, depth)
+    if tokens and tokens[0][1] == "**":  # right to left, and tighter than a minus before it
+        exponent, tokens = parse_unary(tokens[1:], depth)
+        return ("**", base, exponent), tokens
+    return base, tokens
+
+
+def parse_atom(tokens, depth):
+    if not tokens:
+        raise ValueError("the expression ends too soon")
+    (kind, token, where, _), rest = tokens[0], tokens[1:]
+    if kind == 1:
+        return ("number", token), rest
+    if kind == 3 and token != "(":
+        raise ValueError(f"{token!r} at character {where} stands where a number, x or a function should")
+    called = token == "(" or (bool(rest) and rest[0][1] == "(")
+    if token == "x" and called:
+        raise ValueError("x is not a function")
+    if token == "x":
+        return ("x",), rest
+    if not called:
+        raise ValueError(f"{token} needs its argument in parentheses, as {token}(x)")
+    if depth >= DEEPEST:
+        raise ValueError(f"parentheses are nested deeper than {DEEPEST}")
+    arguments, rest = [], rest if token == "(" else rest[1:]
+    while True:  # arguments separated by commas, counted to name a wrong count
+        argument, rest = parse_sum(rest, depth + 1)
+        arguments.append(argument)
+        if not rest or rest[0][1] not in (",", ")"):
+            raise ValueError(f"a ( at character {where} is not closed by )")
+        if rest[0][1] == ")":
+            break
+        rest = rest[1:]
+    if token == "(":
+        if len(arguments) != 1:
+            raise ValueError(f"a , at character {where} is not part of the language outside a function's ( )")
+        return arguments[0], rest[1:]
+    if len(arguments) != 1:
+        raise ValueError(f"{token} takes one argument, got {len(arguments)}")
+    return (token, arguments[0]), rest[1:]
+
+
+def constant_value(tree):
+    """The value of a part without x, checked: ValueError where it is not a finite number, or has an
+    exponent too large to compute exactly (9**9**9**9), as the rules of calculus would. None for a part with x."""
+    values = [constant_value(part) for part in tree[1:] if isinstance(part, tuple)]
+    if tree[0] == "x" or None in values:
+        return None
+    if tree[0] == "**" and abs(values[1]) > LARGEST_EXPONENT:
+        raise ValueError(f"{unparse(tree)} is too large to compute exactly: its exponent is beyond {LARGEST_EXPONENT}")
+    try:
+        return plain(tree, math.nan)
+    except ValueError:
+        raise ValueError(f"{unparse(tree)} is not a finite number") from None
+
+
+def unparse(tree):
+    """The tree written back as text, each operation in parentheses."""
+    if tree[0] in ("x", "number"):
+        return tree[-1]
+    if tree[0] in FUNCTIONS:
+        return f"{tree[0]}({unparse(tree[1])})"
+    return f"(-{unparse(tree[1])})" if len(tree) == 2 else f"({unparse(tree[1])} {tree[0]} {unparse(tree[2])})"
+
+
+def build(tree, x, number, function):
+    """The tree computed with x: each number made by number(its text), each function applied as function(name, u)."""
+    if tree[0] == "x":
+        return x
+    if tree[0] == "number":
+        return number(tree[1])
+    parts = [build(part, x, number, function) for part in tree[1:]]
+    if tree[0] in FUNCTIONS:
+        return function(tree[0], parts[0])
+    return -parts[0] if len(parts) == 1 else OPERATIONS[tree[0]](*parts)
+
+
+def plain(tree, x):
+    """The tree in plain floats at x; ValueError where that is not a finite real number."""
+    try:
+        value = build(tree, x, float, lambda name, u: FUNCTIONS[name][1](u))
+    except (ArithmeticError, ValueError, TypeError):  # 1/0, log(0), exp(1000), a complex number met by sin
+        value = math.nan
+    if isinstance(value, complex) or not math.isfinite(value):  # (-8)**(1/3) is complex in Python
+        raise ValueError(f"{unparse(tree)} is not a finite real number at x = {x:g}")
+    return value
+
+
+def depends_on_x(tree):
+    return tree[0] == "x" or any(depends_on_x(part) for part in tree[1:] if isinstance(part, tuple))
+
+
+def undefined_at(tree, x):
+    """Why the expression has no finite value or derivative at x, naming the step; None where it has both."""
+    if tree[0] == "x" or not depends_on_x(tree):  # a constant is checked when parsed; its derivative is 0
+        return None
+    for part in tree[1:]:
+        if isinstance(part, tuple) and (reason := undefined_at(part, x)):
+            return reason
+    values = [plain(part, x) for part in tree[1:] if isinstance(part, tuple)]  # each checked above
+    u, name = values[0], tree[0]
+    if name == "/" and values[1] == 0:
+        return f"{unparse(tree)} divides by 0"
+    if (name == "log" and u <= 0) or (name == "sqrt" and u < 0):
+        return f"{unparse(tree)} needs a positive argument, and {unparse(tree[1])} is {u:g}"
+    if name in ("sqrt", "abs") and u == 0:
+        return f"{unparse(tree)} has no derivative where its argument is 0"
+    if name == "**" and u <= 0 and (depends_on_x(tree[2]) or (u == 0 and 0 < values[1] < 1)):
+        return f"{unparse(tree)} has no derivative here: its base is {u:g}"
+    try:
+        plain(tree, x)  # overflow, a negative number to a fractional power, 0 to a negative one
+    except ValueError as error:
+        return str(error)
+    return None
+
+
+def with_autograd(tree, x):
+    """The tree as torch operations on the tensor x, recorded by autograd; a part without x in plain floats."""
+    y = build(tree, x, float, lambda name, u: FUNCTIONS[name][0 if isinstance(u, torch.Tensor) else 1](u))
+    return y if isinstance(y, torch.Tensor) else x * 0 + y  # an expression without x: a constant, slope 0
+
+
+def expression(text):
+    """text if it is an expression of the language (an argparse type); otherwise ValueError naming why."""
+    parse_expression(text)
+    return text
+
+
+class NoDerivative(ArithmeticError):
+    """The expression has no finite derivative at x: the message says why."""
+
+
+def central_difference_of(tree, at):
+    """(slope, h): (y(x + h) - y(x - h)) / (2*h) in plain floats; h from float64's cube-root epsilon, the step with
+    the least error, made 10 times smaller while x - h or x + h falls outside where y is defined."""
+    h = 6.0554544523933395e-06 * max(1.0, abs(at))
+    for _ in range(12):
+        try:
+            return (plain(tree, at + h) - plain(tree, at - h)) / (2 * h), h
+        except ValueError:
+            h /= 10
+    return math.nan, h
+
+
+def derivatives(expr="x**2 + 3*x + 1", x=2.0, device="cpu"):
+    """dy/dx of the expression y at x (as float32 holds it) three ways: {"value": y, "autograd": from
+    backward(), "symbolic": the rules of calculus applied by sympy, then evaluated, "numeric": the central
+    difference, "formula": the rules' dy/dx as text}. NoDerivative where there is no finite one."""
+    tree = parse_expression(expr)
+    leaf = torch.tensor([real_number("x", x)], device=usable_device(device), requires_grad=True)
+    at = leaf.item()  # the float32 value autograd works with: the other two ways work at it too
+    reason = undefined_at(tree, at)
+    if reason:
+        raise NoDerivative(f"at x = {at:g}, {reason}")
+    y = with_autograd(tree, leaf)
+    y.backward()
+    import sympy  # for the rules only: torch depends on it, but the lesson's default run needs none of it
+
+    symbol = sympy.Symbol("x", real=True)
+    formula = sympy.diff(build(tree, symbol, sympy.Rational, lambda f, u: FUNCTIONS[f][2](sympy, u)), symbol)
+    try:  # x as a 30-digit number evaluates each step as it is put in: quick, where evalf(subs=...) is not
+        symbolic = complex(formula.xreplace({symbol: sympy.Float(at, 30)}))
+    except TypeError:  # sympy's infinities and nan
+        symbolic = math.nan
+    found = {
+        "value": y.item(),
+        "autograd": leaf.grad.item(),
+        "symbolic": symbolic.real if symbolic.imag == 0 else math.nan,
+        "numeric": central_difference_of(tree, at)[0],
+        "formula": str(formula),
+    }
+    ways = {
+        "value": "y",
+        "autograd": "autograd's dy/dx",
+        "symbolic": "the rules' dy/dx",
+        "numeric": "the slope measured",
+    }
+    bad = [said for way, said in ways.items() if not math.isfinite(found[way])]
+    if bad:
+        verb = "is not a finite number" if len(bad) == 1 else "are not finite numbers"
+        raise NoDerivative(f"at x = {at:g}, {' and '.join(bad)} {verb}")
+    return found
+
+
 def main(argv=None):
     parser = options(__doc__, x=2.0)
     parser.add_argument(
         "--graph", choices=GRAPH_STYLES, help="print only the backward graph of y: a text tree, Mermaid or Graphviz DOT"
     )
+    parser.add_argument("--expr", type=checked(expression), help=f"your own y instead: an expression with {LANGUAGE}")
     args = parser.parse_args(argv)
+    if args.expr is not None:
+        return your_own_graph(args.expr, args.x, args.device, args.graph)
     if args.graph:  # python 05_optional_grad_fn.py --graph dot | dot -Tsvg > graph.svg
         steps = recorded_steps(args.x, args.device)
         print(backward_graph(steps["y"], steps, style=args.graph))
@@ -441,19 +712,7 @@ def main(argv=None):
     print("  " + backward_graph(y, {"x": x}).replace("\n", "\n  "))
 
     # The walk, by hand
-    print("the walk through the graph by hand (chain_rule_by_hand(y)), each step computed by the node autograd")
-    print("recorded: the gradient that reached it x its local derivative = the gradients it passes on")
-    into_x = []
-
-    def show_step(node, grads_in, grads_out):
-        local = node(*[torch.ones_like(g) for g in grads_in])  # what the node sends back for an incoming 1
-        print(f"  {name(node):<14} {grads_in[0].item():g} x ({numbers(local)}) = ({numbers(grads_out)})")
-        into_x.extend(
-            g.item() for (child, _), g in zip(node.next_functions, grads_out, strict=True) if hasattr(child, "variable")
-        )
-
-    walked = chain_rule_by_hand(y, show_step)[x].item()
-    print(f"  x collects {' + '.join(f'{g:g}' for g in into_x)} = {walked:g}")
+    walked = walk_shown(y, x)
     print(f"truly by hand: dy/dx = 1*(1*2*x) + 1*(1*3) = 2*{num(at)} + 3 = {derivative(at):g}")
     print(f"x.grad before backward(): {x.grad}")
     y.backward()
@@ -464,9 +723,9 @@ def main(argv=None):
     table = leaves_by_definition(args.x, args.device)
     for how, (requires_grad, grad_fn, is_leaf) in table.items():
         print(f"  {how:<20} requires_grad={requires_grad!s:<5}  grad_fn={grad_fn:<13}  is_leaf={is_leaf}")
-    _, plain, warning, kept = non_leaf_gradient(args.x, args.device)
+    _, y_grad, warning, kept = non_leaf_gradient(args.x, args.device)
     print("backward() fills .grad for leaves only:")
-    print(f"  y.grad = {plain}; reading it warns: {warning.split('. ')[0] if warning else None}.")
+    print(f"  y.grad = {y_grad}; reading it warns: {warning.split('. ')[0] if warning else None}.")
     w_grad, _, behind = parameter_made_by_an_operation(args.x, args.device)
     print(f"  w = leaf*1 is not a leaf: after (w * w).backward(), w.grad = {w_grad}; the leaf behind it got {behind:g}")
     print(f"  with y.retain_grad() before backward(): y.grad = {kept:g}   (dy/dy)")
@@ -494,7 +753,7 @@ def main(argv=None):
         agree("walk = dy/dx", walked, derivative(at), how="walk"),
         agree("x.grad = dy/dx", x.grad.item(), derivative(at)),
         *[agree(f"leaf? {how}", leaf, leaf_by_definition(r, g)) for how, (r, g, leaf) in table.items()],
-        agree("[y.grad, w.grad]", [plain, w_grad], [None, None]),
+        agree("[y.grad, w.grad]", [y_grad, w_grad], [None, None]),
         agree("y.grad, retained", kept, 1.0),
         agree("after backward: dy/dx, x+1", [grad_then, x_then], [derivative(at), at + 1]),
         agree("rebuilt: dy/dx at x+1", grad_rebuilt, derivative(at + 1)),
@@ -504,6 +763,53 @@ def main(argv=None):
         ok.append(agree("PowBackward0 saved x", saved_x is fresh_x, True))
     if before is not None:
         ok.append(agree("x._version: 0, then 1", [before, after], [0, 1], how="torch"))
+    return 0 if all(ok) else 1
+
+
+def walk_shown(y, x):
+    """Print chain_rule_by_hand's walk of the graph under y, node by node; return the gradient x collects."""
+    print("the walk through the graph by hand (chain_rule_by_hand(y)), each step computed by the node autograd")
+    print("recorded: the gradient that reached it x its local derivative = the gradients it passes on")
+    into_x = []
+
+    def show_step(node, grads_in, grads_out):
+        local = node(*[None if g is None else torch.ones_like(g) for g in grads_in])  # for an incoming 1
+        print(f"  {name(node):<14} {numbers(grads_in)} x ({numbers(local)}) = ({numbers(grads_out)})")
+        into_x.extend(
+            g.item() for (child, _), g in zip(node.next_functions, grads_out, strict=True) if hasattr(child, "variable")
+        )
+
+    walked = chain_rule_by_hand(y, show_step)[x].item()
+    print(f"  x collects {' + '.join(f'{g:g}' if i == 0 else num(g) for i, g in enumerate(into_x))} = {walked:g}")
+    return walked
+
+
+def your_own_graph(expr, x, device, style=None):
+    """main's run with --expr: the graph of your own y, the walk through it, and its result beside autograd's
+    and the rules'; with style, only the graph in that style. Returns 0 where they agree, 1 where not."""
+    tree = parse_expression(expr)
+    x = torch.tensor([real_number("x", x)], device=usable_device(device), requires_grad=True)
+    y = with_autograd(tree, x)
+    if style:
+        print(backward_graph(y, {"x": x, "y": y}, style))
+        return 0
+    print(f"Example 5, your own function on {device}: y = {expr}, at x = {x.item():g}")
+    print("the backward graph under y, root first:")
+    print("  " + backward_graph(y, {"x": x}).replace("\n", "\n  "))
+    try:
+        found = derivatives(expr, x.item(), device)
+    except NoDerivative as reason:
+        print(f"{reason}; nothing to walk")
+        return 1
+    walked = walk_shown(y, x)
+    y.backward()
+    print(f"after y.backward(): x.grad = {x.grad.item():.8g}")
+    print(f"by the rules (sympy): dy/dx = {found['formula']} = {found['symbolic']:.8g} at x = {x.item():g}")
+    print("checks:")
+    ok = [
+        agree("walk = dy/dx", walked, found["symbolic"], how="walk", against="rules"),
+        agree("x.grad = dy/dx", x.grad.item(), found["symbolic"], against="rules"),
+    ]
     return 0 if all(ok) else 1
 
 
@@ -616,9 +922,9 @@ def shown(value):
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def agree(label, value, by_hand, how="autograd"):
-    """Print a value computed how (by autograd, by the forward pass, ...) beside the one worked by hand; True
-    when they agree: numbers to float32 precision, lists element by element."""
+def agree(label, value, by_hand, how="autograd", against="by hand"):
+    """Print a value computed how (by autograd, by the forward pass, ...) beside the one worked out against it
+    (by hand, by the rules, ...); True when they agree: numbers to float32 precision, lists element by element."""
 
     def close(a, b):
         if isinstance(b, list):
@@ -626,7 +932,7 @@ def agree(label, value, by_hand, how="autograd"):
         return math.isclose(a, b, rel_tol=1e-5, abs_tol=1e-5) if isinstance(b, float) else a == b
 
     ok = close(value, by_hand)
-    print(f"  {label:<26} {how:>8} {shown(value):<12} by hand {shown(by_hand):<12} {'agree' if ok else 'DIFFER'}")
+    print(f"  {label:<26} {how:>8} {shown(value):<12} {against:>7} {shown(by_hand):<12} {'agree' if ok else 'DIFFER'}")
     return ok
 
 

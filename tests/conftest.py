@@ -1,5 +1,6 @@
 """What every test file shares: the scripts by name, the devices to run on, and running a script's __main__."""
 
+import functools
 import gc
 import importlib
 import sys
@@ -71,6 +72,19 @@ def run(capsys, monkeypatch):
         return code, out, err
 
     return run
+
+
+@functools.cache
+def compiled(name):
+    """A script's file compiled once for the run: executing it as a new module is then cheap."""
+    path = ROOT / name
+    return compile(path.read_text(), str(path), "exec")
+
+
+def run_file(name, run_name="__main__"):
+    """Execute the script file name (01_basic_autograd.py ...) as a fresh module named run_name, as
+    `python name` does for "__main__": its `if __name__ == "__main__"` then calls sys.exit(main())."""
+    exec(compiled(name), {"__name__": run_name, "__file__": str(ROOT / name)})
 
 
 def float32(value, device="cpu"):

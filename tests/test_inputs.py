@@ -7,11 +7,10 @@ each list of bad values runs in full on 01, and every function and script is sho
 import inspect
 import math
 import re
-import runpy
 
 import pytest
 import torch
-from conftest import ROOT, SCRIPTS, script
+from conftest import SCRIPTS, run_file, script
 
 # Every lesson function that takes an input, with each number input it takes.
 FUNCTIONS = [
@@ -179,5 +178,5 @@ def test_help_lists_each_option_with_its_default_and_exits_0(run, number):
 
 @pytest.mark.parametrize("number", SCRIPTS)
 def test_importing_a_script_prints_nothing(capsys, number):
-    runpy.run_path(str(ROOT / f"{SCRIPTS[number]}.py"), run_name="imported")
+    run_file(f"{SCRIPTS[number]}.py", run_name="imported")
     assert capsys.readouterr() == ("", "")

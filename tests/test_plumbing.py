@@ -3,13 +3,12 @@ so its behaviour is proved once, on 01, and its sameness in every script."""
 
 import math
 import re
-import runpy
 import sys
 import warnings
 
 import pytest
 import torch
-from conftest import ROOT, SCRIPTS, script
+from conftest import ROOT, SCRIPTS, run_file, script
 
 MARKER = "# Plumbing, the same in each script of the lesson"
 plumbing = script("01")
@@ -174,5 +173,5 @@ def test_the_default_cpu_never_asks_about_an_accelerator(monkeypatch, capsys):
 def test_an_older_python_gets_one_line_saying_what_the_lesson_needs(monkeypatch, number):
     monkeypatch.setattr(sys, "version_info", (3, 9, 18, "final", 0))
     with pytest.raises(SystemExit) as exited:
-        runpy.run_path(str(ROOT / f"{SCRIPTS[number]}.py"), run_name="__main__")
+        run_file(f"{SCRIPTS[number]}.py")
     assert exited.value.code == "this lesson needs Python 3.10 or newer, not 3.9"

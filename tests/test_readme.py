@@ -8,7 +8,7 @@ what it printed. After changing a script, rewrite the blocks with:  python tests
 import contextlib
 import io
 import re
-import runpy
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +18,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 FENCE = r"```(?P<lang>text|mermaid)\n(?P<output>.*?)```\n"
-BLOCK = re.compile(r"<!-- output of: python (?P<command>\S+\.py[^>]*?) -->\n" + FENCE, re.DOTALL)
+BLOCK = re.compile(
+    r"<!-- output of: python (?P<command>\S+\.py[^>]*?)(?: \(exit (?P<status>\d)\))? -->\n" + FENCE, re.DOTALL
+)
 CODE = re.compile(r"```python\n(?P<code>(?:(?!```).)*?)```\n\n<!-- output of: the code above -->\n" + FENCE, re.DOTALL)
 
 
@@ -29,7 +31,9 @@ def normalise(text):
 
 
 def blocks():
-    return {match["command"]: match["output"] for match in BLOCK.finditer(README.read_text())}
+    """{command: (its exit status, what it printed)}; the status is 0 unless the marker says (exit N)."""
+    found = BLOCK.finditer(README.read_text())
+    return {m["command"]: (int(m["status"] or 0), m["output"]) for m in found}
 
 
 def snippets():
@@ -37,20 +41,23 @@ def snippets():
 
 
 def test_the_readme_shows_the_output_of_every_script():
-    shown = {command.split()[0] for command in blocks()}
+    shown = {shlex.split(command)[0] for command in blocks()}
     assert sorted(shown) == sorted(path.name for path in ROOT.glob("0[1-5]_*.py"))
     assert "05_optional_grad_fn.py --graph mermaid" in blocks()  # the picture GitHub draws
 
 
 @pytest.mark.parametrize("command", sorted(blocks()))
 def test_the_readme_output_is_what_the_script_prints_today(capsys, monkeypatch, command):
-    script, *args = command.split()
+    from conftest import run_file  # here, not above: `python tests/test_readme.py` runs without conftest
+
+    script, *args = shlex.split(command)
     monkeypatch.setattr(sys, "argv", [str(ROOT / script), *args])
     with pytest.raises(SystemExit) as exited:  # the file run as __main__, as `python 0N_....py` runs it
-        runpy.run_path(str(ROOT / script), run_name="__main__")
+        run_file(script)
     out, err = capsys.readouterr()
-    assert (exited.value.code, err) == (0, "")
-    assert normalise(out) == normalise(blocks()[command]), "README is stale: run `python tests/test_readme.py`"
+    status, shown = blocks()[command]
+    assert (exited.value.code, err) == (status, "")
+    assert normalise(out) == normalise(shown), "README is stale: run `python tests/test_readme.py`"
 
 
 @pytest.mark.parametrize("number", range(len(snippets())))
@@ -66,13 +73,14 @@ def rewrite():
     """Put each command's and each snippet's present output into its README block."""
 
     def fresh(command, code=None):
-        argv = [sys.executable, "-c", code] if code else [sys.executable, *command.split()]
-        return subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=True).stdout
+        argv = [sys.executable, "-c", code] if code else [sys.executable, *shlex.split(command)]
+        return subprocess.run(argv, cwd=ROOT, capture_output=True, text=True).stdout
 
-    text = BLOCK.sub(
-        lambda m: f"<!-- output of: python {m['command']} -->\n```{m['lang']}\n{fresh(m['command'])}```\n",
-        README.read_text(),
-    )
+    def block(m):
+        status = f" (exit {m['status']})" if m["status"] else ""
+        return f"<!-- output of: python {m['command']}{status} -->\n```{m['lang']}\n{fresh(m['command'])}```\n"
+
+    text = BLOCK.sub(block, README.read_text())
     text = CODE.sub(
         lambda m: (
             f"```python\n{m['code']}```\n\n<!-- output of: the code above -->\n```{m['lang']}\n"

@@ -1,0 +1,247 @@
+"""Your own function (01 and 05, --expr): any expression in x, differentiated by autograd, by the rules (sympy)
+and by the central difference, against derivatives worked by hand here; and every input that is not an
+expression of the language refused, parsed and never run."""
+
+import math
+import re
+import sys
+import time
+
+import pytest
+import torch
+from conftest import ROOT, SCRIPTS, script
+
+lesson = script("01")
+BLOCK = "# Your own function, the same in 01 and 05"
+
+# expression: (y by hand, dy/dx by hand) in plain floats; each function of the language, products,
+# quotients, compositions, powers and constants
+EXPRESSIONS = {
+    "x**2 + 3*x + 1": (lambda x: x * x + 3 * x + 1, lambda x: 2 * x + 3),
+    "sin(x)": (math.sin, math.cos),
+    "cos(x)": (math.cos, lambda x: -math.sin(x)),
+    "tan(x)": (math.tan, lambda x: 1 / math.cos(x) ** 2),
+    "exp(x)": (math.exp, math.exp),
+    "log(x)": (math.log, lambda x: 1 / x),
+    "sqrt(x)": (math.sqrt, lambda x: 0.5 / math.sqrt(x)),
+    "tanh(x)": (math.tanh, lambda x: 1 - math.tanh(x) ** 2),
+    "sigmoid(x)": (lambda x: 1 / (1 + math.exp(-x)), lambda x: math.exp(-x) / (1 + math.exp(-x)) ** 2),
+    "abs(x)": (abs, lambda x: math.copysign(1, x)),
+    "sin(x) * exp(-x/2)": (
+        lambda x: math.sin(x) * math.exp(-x / 2), lambda x: math.exp(-x / 2) * (math.cos(x) - math.sin(x) / 2),
+    ),
+    "x / (1 + x**2)": (lambda x: x / (1 + x * x), lambda x: (1 - x * x) / (1 + x * x) ** 2),
+    "log(sigmoid(3*x - 1))": (lambda x: -math.log1p(math.exp(1 - 3 * x)), lambda x: 3 / (1 + math.exp(3 * x - 1))),
+    "2**-x**2": (lambda x: 2 ** -(x * x), lambda x: -2 * x * math.log(2) * 2 ** -(x * x)),
+    "-x**3 / 6 + 2.5": (lambda x: -(x**3) / 6 + 2.5, lambda x: -(x * x) / 2),
+    "7": (lambda x: 7.0, lambda x: 0.0),
+}  # fmt: skip
+AT = [0.3, 1.3, 2.75]  # in every domain above, away from each function's kinks
+
+
+def close(a, b, rel=1e-5):
+    return math.isclose(a, b, rel_tol=rel, abs_tol=rel)
+
+
+# Each expression at one x of AT in turn, the first two at each of them
+CASES = [(expr, x) for i, expr in enumerate(EXPRESSIONS) for x in (AT if i < 2 else [AT[i % len(AT)]])]
+
+
+@pytest.mark.parametrize(("expr", "x"), CASES)
+def test_three_ways_agree_with_the_derivative_worked_by_hand(expr, x):
+    value, slope = EXPRESSIONS[expr]
+    found = lesson.derivatives(expr, x)
+    at = torch.tensor(x, dtype=torch.float32).item()  # all three work at x as float32 holds it
+    assert set(found) == {"value", "autograd", "symbolic", "numeric", "formula"}
+    assert close(found["value"], value(at)), found
+    assert close(found["symbolic"], slope(at), rel=1e-12), found  # the rules are exact: 30 digits
+    assert close(found["autograd"], slope(at)), found  # float32: to about 1e-6
+    assert close(found["numeric"], slope(at), rel=1e-7), found
+
+
+@pytest.mark.parametrize(
+    ("expr", "formula"),
+    [("x**2 + 3*x + 1", "2*x + 3"), ("log(x)", "1/x"), ("sin(x)", "cos(x)"), ("abs(x)", "sign(x)"), ("7", "0"),
+     ("sqrt(x)", "1/(2*sqrt(x))"), ("x**3/6", "x**2/2")],
+)  # fmt: skip
+def test_the_rules_give_the_derivative_as_a_formula(expr, formula):
+    assert lesson.derivatives(expr, 1.5)["formula"] == formula
+
+
+def test_the_defaults_are_the_lessons_y_at_2():
+    found = lesson.derivatives()
+    assert (found["value"], found["autograd"], found["formula"]) == (11.0, 7.0, "2*x + 3")
+
+
+def test_the_expression_is_computed_on_the_device_asked_for(device):
+    found = lesson.derivatives("sin(x) * x", 0.5, device)
+    assert close(found["autograd"], math.sin(0.5) + 0.5 * math.cos(0.5))
+
+
+@pytest.mark.parametrize("expr", ["sin(x) * exp(-x/2)", "x / (1 + x**2)", "2**-x**2", "sigmoid(tanh(x))**3"])
+def test_the_built_torch_function_passes_gradcheck_in_float64(expr):
+    tree = lesson.parse_expression(expr)
+    x = torch.tensor([0.4, 1.1, -0.7], dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t: lesson.with_autograd(tree, t), (x,))
+
+
+@pytest.mark.parametrize(
+    ("text", "tree"),
+    [
+        ("-x**2", ("-", ("**", ("x",), ("number", "2")))),
+        ("2**-x", ("**", ("number", "2"), ("-", ("x",)))),
+        ("x**2**3", ("**", ("x",), ("**", ("number", "2"), ("number", "3")))),
+        ("1 - x - 2", ("-", ("-", ("number", "1"), ("x",)), ("number", "2"))),
+        ("x / 2 * 3", ("*", ("/", ("x",), ("number", "2")), ("number", "3"))),
+        ("+sin((x))", ("sin", ("x",))),
+    ],
+)  # fmt: skip
+def test_the_parser_follows_pythons_precedence(text, tree):
+    assert lesson.parse_expression(text) == tree
+
+
+# Where there is no finite derivative: one line saying why, exit 1
+
+NO_DERIVATIVE = [
+    ("log(x)", 0.0, "log(x) needs a positive argument, and x is 0"),
+    ("log(x - 1)", 0.5, "log((x - 1)) needs a positive argument, and (x - 1) is -0.5"),
+    ("sqrt(x)", 0.0, "sqrt(x) has no derivative where its argument is 0"),
+    ("sqrt(x)", -2.0, "sqrt(x) needs a positive argument, and x is -2"),
+    ("abs(x)", 0.0, "abs(x) has no derivative where its argument is 0"),
+    ("1/x", 0.0, "(1 / x) divides by 0"),
+    ("x**0.5", 0.0, "(x ** 0.5) has no derivative here: its base is 0"),
+    ("exp(x)", 100.0, "y and autograd's dy/dx are not finite numbers"),
+]
+
+
+@pytest.mark.parametrize(("expr", "x", "reason"), NO_DERIVATIVE)
+def test_where_the_derivative_does_not_exist_or_is_not_finite_the_reason_is_named(expr, x, reason):
+    with pytest.raises(lesson.NoDerivative, match=rf"^at x = {x:g}, {re.escape(reason)}$"):
+        lesson.derivatives(expr, x)
+
+
+@pytest.mark.parametrize("number", ["01", "05"])
+def test_main_says_so_in_one_line_and_exits_1(run, number):
+    code, out, err = run(number, "--expr", "log(x)", "--x", "0")
+    assert (code, err) == (1, "")
+    assert "at x = 0, log(x) needs a positive argument, and x is 0; nothing to " in out
+    assert "Traceback" not in out and "DIFFER" not in out
+
+
+def test_x_squared_at_0_is_fine_and_so_is_abs_away_from_its_kink():
+    assert lesson.derivatives("x**2", 0.0)["autograd"] == 0.0
+    assert lesson.derivatives("abs(x)", -0.25)["autograd"] == -1.0
+
+
+# Input that is not an expression of the language
+
+
+@pytest.fixture(scope="module")
+def empty(tmp_path_factory):
+    return tmp_path_factory.mktemp("empty")
+
+
+BAD = {
+    "y": "unknown name 'y'",
+    "os": "unknown name 'os'",
+    "x.__class__": "an attribute (.) at character 2 is not part of the language",
+    "__import__('this')": "unknown function '__import__'",
+    "open('f')": "unknown function 'open'",
+    "lambda x: x": "unknown name 'lambda'",
+    "[x for x in range(3)]": "a [ at character 1 is not part of the language",
+    "'x'": "a string at character 1 is not part of the language",
+    "": "the expression is empty",
+    "x +": "the expression ends too soon",
+    "2x": "'x' at character 2 cannot follow what comes before it",
+    "x" + "+x" * 100: "the expression is 201 characters long, more than 200",
+    "(" * 31 + "x" + ")" * 31: "parentheses are nested deeper than 30",
+    "9**9**9**9": "(9 ** (9 ** 9)) is too large to compute exactly",
+    "10**10**10": "(10 ** (10 ** 10)) is too large to compute exactly",
+    "sin(x, x)": "sin takes one argument, got 2",
+    "1/0 + x": "(1 / 0) is not a finite number",
+    "x(2)": "x is not a function",
+}
+
+
+@pytest.mark.parametrize("text", BAD, ids=lambda text: text[:24])
+def test_the_function_raises_value_error_naming_the_problem(text):
+    with pytest.raises(ValueError, match=re.escape(BAD[text])):
+        lesson.derivatives(text)
+
+
+@pytest.mark.parametrize(
+    ("number", "text"), [("01", text) for text in BAD] + [("05", text) for text in list(BAD)[:6]], ids=str
+)
+def test_main_exits_2_with_one_line_within_a_second_writing_and_importing_nothing(
+    run, empty, monkeypatch, number, text
+):
+    monkeypatch.chdir(empty)  # where open('f') would write
+    modules = set(sys.modules)
+    start = time.perf_counter()
+    code, out, err = run(number, f"--expr={text}")
+    assert time.perf_counter() - start < 1.0
+    assert (code, out) == (2, "")
+    assert err == f"{SCRIPTS[number]}.py: error: argument --expr: {err.split('argument --expr: ')[1]}"
+    assert BAD[text] in err and err.count("\n") == 1
+    assert list(empty.iterdir()) == [] and set(sys.modules) == modules  # no file, no import ('this' neither)
+
+
+def test_the_expression_is_only_parsed_never_run_as_python():
+    source = (ROOT / "01_basic_autograd.py").read_text()
+    block = source[source.index(BLOCK) : source.index("\ndef main(")]
+    for forbidden in (
+        r"\beval\(",
+        r"\bexec\(",
+        r"(?<!re\.)compile\(",
+        "sympify",
+        r"\bparse_expr\b",
+        r"\bast\.",
+        "lambdify",
+    ):
+        assert not re.search(forbidden, block), forbidden
+
+
+def test_the_block_is_the_same_in_01_and_05():
+    blocks = [(ROOT / f"{SCRIPTS[n]}.py").read_text() for n in ("01", "05")]
+    blocks = [text[text.index(BLOCK) : text.index("\ndef main(")] for text in blocks]
+    assert blocks[0] == blocks[1] and blocks[0].count("\ndef ") >= 10
+
+
+def test_the_default_run_pays_nothing_for_the_expression_machinery(monkeypatch, capsys):
+    for name in ("parse_expression", "derivatives"):
+        monkeypatch.setattr(lesson, name, lambda *args, **kwargs: pytest.fail("the default run parsed an expression"))
+    assert lesson.main([]) == 0
+    assert "your own function" not in capsys.readouterr().out
+
+
+# The scripts
+
+
+def test_01_prints_the_three_ways_and_exits_0(run):
+    code, out, err = run("01", "--expr", "sin(x) * exp(-x/2)", "--x", "1.3")
+    assert (code, err) == (0, "")
+    assert "Example 1, your own function on cpu: y = sin(x) * exp(-x/2)\n" in out
+    assert "by the rules: dy/dx = -exp(-x/2)*sin(x)/2 + exp(-x/2)*cos(x)\n" in out
+    assert re.search(r"measured: +\(y\(x \+ h\) - y\(x - h\)\) / \(2\*h\), h = 7\.87e-06: -0\.111864", out)
+    assert out.count(" agree\n") == 3 and "DIFFER" not in out
+
+
+def test_01_shows_the_start_of_a_formula_that_swells(run):
+    code, out, _ = run("01", "--expr", "x**x**x**x**x**x**x", "--x", "0.7")
+    assert code == 0
+    assert re.search(r"\(\d+ characters in all, from 19 in y: the formula swells\)", out)
+
+
+def test_05_draws_walks_and_compares_your_own_function(run):
+    code, out, err = run("05", "--expr", "sin(x) * exp(-x/2)", "--x", "1.3")
+    assert (code, err) == (0, "")
+    assert "  MulBackward0\n    SinBackward0\n      AccumulateGrad  (x)\n    ExpBackward0\n" in out
+    assert re.search(r"  x collects 0\.139647 \+ \(-0\.251511\) = -0\.111864\n", out)
+    assert "by the rules (sympy): dy/dx = -exp(-x/2)*sin(x)/2 + exp(-x/2)*cos(x) = -0.11186408 at x = 1.3\n" in out
+    assert out.count(" agree\n") == 2 and "DIFFER" not in out
+
+
+def test_05_draws_your_own_function_as_a_picture(run):
+    code, out, _ = run("05", "--expr", "x * exp(x)", "--x", "0", "--graph", "mermaid")
+    assert code == 0 and out.startswith("flowchart TD\n")
+    assert '["x<br/>value 0<br/>grad 1"]' in out  # d(x e^x)/dx = (1 + x) e^x = 1 at 0
