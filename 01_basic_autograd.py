@@ -1,14 +1,16 @@
 """Example 1, basic autograd: PyTorch's derivative of y = x**2 + 3*x + 1 beside the one worked by hand.
 
-A tensor made with requires_grad=True is a leaf that autograd watches: every operation on it is
-recorded in a graph, and y.backward() walks that graph from y back to x, leaving dy/dx in x.grad.
+A tensor made with requires_grad=True is a leaf that autograd watches: while grad mode is on (example
+4 turns it off), every operation on it is recorded in a graph, and y.backward() walks that graph from y
+back to x and adds dy/dx into x.grad, which is None before the first call (example 3 shows the adding).
 
 By hand, the power rule and the sum rule give
 
     y     = x**2 + 3*x + 1          at x = 2:  4 + 6 + 1 = 11
     dy/dx = 2*x + 3                 at x = 2:  2*2 + 3   = 7
 
-What the number means: dy/dx is the slope of y at x, how much y changes per unit change of x.
+What the number means: dy/dx is the slope of y at x, the rate at which y changes: for a small change
+dx of x, y changes by about dy/dx * dx (from x = 2 to 2.001, by about 0.007).
 The central difference (y(x + h) - y(x - h)) / (2*h) measures that slope without autograd; for a
 polynomial of degree 2 it is exact, up to rounding.
 
@@ -30,8 +32,10 @@ autograd differentiates; as a formula, which sympy differentiates by the rules o
 done by hand; and in plain floats, whose central difference measures the slope. Each way has its limits.
 The rules give a formula, but it can swell far beyond the expression, and they need a formula: a loop or
 an if in code is not one. The central difference needs only values, but it is an estimate: too large an
-h measures a chord, too small a one loses its digits to rounding. Autograd follows any code, exact up to
-rounding, but it gives the derivative at one point only, never the formula.
+h measures a chord, too small a one loses its digits to rounding. Autograd follows the torch operations
+the code actually ran, loops and ifs included, exact up to rounding; but it differentiates the branch the
+code took, sees nothing done outside torch (.item(), math, NumPy), and gives the derivative at one point
+only, never the formula.
 
 Run it:  python 01_basic_autograd.py [--x 2.0] [--v 1 0.5 0.25] [--expr EXPR] [--device cpu]
 """
@@ -345,8 +349,9 @@ class NoDerivative(ArithmeticError):
 
 
 def central_difference_of(tree, at):
-    """(slope, h): (y(x + h) - y(x - h)) / (2*h) in plain floats; h from float64's cube-root epsilon, the step with
-    the least error, made 10 times smaller while x - h or x + h falls outside where y is defined."""
+    """(slope, h): (y(x + h) - y(x - h)) / (2*h) in plain floats. h is a rule of thumb, float64's cube-root
+    epsilon times max(1, |x|), not the best step for every y; it is made 10 times smaller while x - h or x + h
+    falls outside where y is defined."""
     h = 6.0554544523933395e-06 * max(1.0, abs(at))
     for _ in range(12):
         try:
@@ -471,13 +476,13 @@ def your_own_function(expr, x, device):
         return 1
     tree, at = parse_expression(expr), torch.tensor(x, dtype=torch.float32).item()  # x as autograd saw it
     slope, h = central_difference_of(tree, at)
-    print(f"x = {at:g}, y = {found['value']:.8g}   (the forward pass, in float32)")
+    print(f"x = {x:g}, in float32 {at:.10g}: all three ways work at it; y = {found['value']:.8g} (the forward pass)")
     print(f"by autograd:  y.backward() leaves x.grad = {found['autograd']:.8g}")
     formula = found["formula"]  # the rules can make it swell far beyond the expression: show its start
     print(f"by the rules: dy/dx = {formula if len(formula) <= 200 else formula[:150] + ' ...'}")
     if len(formula) > 200:
         print(f"              ({len(formula)} characters in all, from {len(expr)} in y: the formula swells)")
-    print(f"              = {found['symbolic']:.8g} at x = {at:g}   (sympy applied the rules; 30 digits, then rounded)")
+    print(f"              = {found['symbolic']:.8g} at x   (sympy applied the rules; 30 digits, then rounded)")
     print(f"measured:     (y(x + h) - y(x - h)) / (2*h), h = {h:.3g}: {slope:.8g}   (in plain floats)")
     print("checks:")
     ok = [

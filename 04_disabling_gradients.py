@@ -1,8 +1,9 @@
 """Example 4, disabling gradients: inside torch.no_grad(), operations are not recorded.
 
-Autograd records an operation when grad mode is on and one of its inputs requires grad; the
-result then requires grad too (if it is of a type that can have a gradient: a float, not the bool
-of x > 1 nor the integer of x.argmax()) and keeps a grad_fn pointing back into the graph.
+Autograd records an operation when grad mode is on (and inference mode off) and one of its inputs
+requires grad; the result then requires grad too (if it is of a type that can have a gradient,
+floating-point or complex, not the bool of x > 1 nor the integer of x.argmax()) and keeps a grad_fn
+pointing back into the graph.
 torch.no_grad() turns grad mode off for its block, so nothing is recorded there: the result has
 requires_grad=False and no grad_fn, and no memory is spent on a graph. That is what evaluation and
 inference want. Leaving the block restores the mode that held before it: on again after a block
@@ -20,13 +21,15 @@ Other ways to get a result autograd does not track, and one to track again:
     x.detach() * 3                         x's data without its history; it shares x's storage, so an
                                            in-place change to one shows in the other
     torch.inference_mode()                 like no_grad, and faster; what it makes is an inference tensor,
-                                           which autograd can never save for backward: w * t (which saves t
-                                           for w's gradient) raises, where w + t (which saves nothing) runs
+                                           which PyTorch's docs say not to use in a recorded computation
+                                           later (clone() it first). It raises where autograd must save one:
+                                           w * t saves t for w's gradient; w + t, which saves nothing, runs
     torch.set_grad_enabled(False)          grad mode as a switch: set_grad_enabled(is_training)
     @torch.no_grad() on a function         the whole function runs with grad mode off
-    torch.enable_grad() inside no_grad     turns grad mode back on for its own block, and off after it
+    torch.enable_grad() inside no_grad     turns grad mode back on for its own block, and restores the
+                                           mode before it after it
 
-None of them changes x: x.requires_grad stays True. None of them is model.eval() either, which
+None of them changes x.requires_grad: it stays True. None of them is model.eval() either, which
 switches layers such as Dropout and BatchNorm to their evaluation behaviour and leaves tracking as it
 is: evaluating a model wants both. And a result that was not tracked has no graph to go back
 through: z.backward() raises "element 0 of tensors does not require grad and does not have a grad_fn".
@@ -51,7 +54,9 @@ import torch
 
 
 def tracked(grad_mode, input_requires_grad, can_have_gradient=True):
-    """By hand: whether autograd records an operation, so that its result requires grad."""
+    """By hand: whether autograd records an operation, so that its result requires grad. grad_mode is
+    torch.is_grad_enabled(), which is False in inference mode too; can_have_gradient, whether the result
+    is floating-point or complex."""
     return grad_mode and input_requires_grad and can_have_gradient
 
 
@@ -69,13 +74,15 @@ def disabling_gradients(x=2.0, device="cpu"):
     return y, z
 
 
-def grad_mode_around_no_grad(enabled=True):
-    """(grad mode before, inside, after) a torch.no_grad() block entered with grad mode on (enabled) or off."""
-    with torch.set_grad_enabled(enabled):
-        before = torch.is_grad_enabled()
+def grad_mode_around_no_grad(inside_no_grad=False):
+    """(grad mode before, inside, after) a torch.no_grad() block; inside_no_grad: the block inside another."""
+    if inside_no_grad:
         with torch.no_grad():
-            inside = torch.is_grad_enabled()
-        return before, inside, torch.is_grad_enabled()
+            return grad_mode_around_no_grad()
+    before = torch.is_grad_enabled()
+    with torch.no_grad():
+        inside = torch.is_grad_enabled()
+    return before, inside, torch.is_grad_enabled()
 
 
 def what_no_grad_leaves_alone(x=2.0, device="cpu"):
@@ -213,15 +220,16 @@ def main(argv=None):
     print(f"x = {at:g}   (a leaf, requires_grad={x_requires_grad})")
     print(f"y = x * 2 = {y.item():g}   outside no_grad: requires_grad={y.requires_grad}, grad_fn={name(y.grad_fn)}")
     print(f"z = x * 3 = {z.item():g}   inside no_grad:  requires_grad={z.requires_grad}, grad_fn={name(z.grad_fn)}")
-    print("by hand: a result requires grad when grad mode is on and an input requires grad")
+    print("by hand: a result requires grad when grad mode is on and an input requires grad (and the result")
+    print("is floating-point or complex; grad mode is off in inference mode too)")
     print(f"  y: grad mode {grad_mode_outside} and x.requires_grad {x_requires_grad} -> {y_by_hand}")
     print(f"  z: grad mode {grad_mode_inside} and x.requires_grad {x_requires_grad} -> {z_by_hand}")
 
     # Leaving the block restores the mode before it
     print("grad mode before, inside and after a no_grad block: the mode before it comes back")
-    modes = {enabled: grad_mode_around_no_grad(enabled) for enabled in (True, False)}
-    for enabled, (before, inside, after) in modes.items():
-        where = "entered with grad mode on" if enabled else "inside another no_grad"
+    modes = {nested: grad_mode_around_no_grad(nested) for nested in (False, True)}
+    for nested, (before, inside, after) in modes.items():
+        where = "inside another no_grad" if nested else "in grad mode, as usual"
         print(f"  {where + ':':<28} {before} -> {inside} -> {after}")
 
     # What no_grad leaves alone
@@ -240,12 +248,13 @@ def main(argv=None):
     shared, still_requires = detach_shares_storage(args.x, args.device)
     print(f"x.detach() shares x's storage: after x.detach().add_(1), x = {shared:g} (requires_grad={still_requires})")
     added = inference_tensor_added(args.x, args.device)
-    print(f"t = x * 2 made in inference_mode: w + t is recorded (requires_grad={added.requires_grad}), + saves nothing")
+    print("t = x * 2 made in inference_mode is not to be used in a recorded computation (the docs); PyTorch")
+    print(f"  raises where it must save t: w + t saves nothing and runs (requires_grad={added.requires_grad}),")
     try:
         inference_tensor_saved(args.x, args.device)
-        print("  and w * t ran")
+        print("  and w * t, which saves t, ran too")
     except RuntimeError as error:
-        print(f"  w * t must save t for w's gradient and raises RuntimeError: {str(error).split('. ')[0]}.")
+        print(f"  while w * t must save t for w's gradient, and raises RuntimeError: {str(error).split('. ')[0]}.")
     try:
         z.backward()
         print("z.backward() ran")
@@ -283,7 +292,7 @@ def main(argv=None):
         agree("y.requires_grad", y.requires_grad, y_by_hand),
         agree("z.requires_grad", z.requires_grad, z_by_hand),
         agree("z.grad_fn", name(z.grad_fn), "None"),
-        *[agree(f"mode after no_grad, {'on' if e else 'off'}", m[2], m[0], how="torch") for e, m in modes.items()],
+        *[agree(f"mode after no_grad{', nested' * n}", m[2], m[0], how="torch") for n, m in modes.items()],
         agree("made in no_grad", made, True),
         agree("x > 1, x.argmax()", [compared, argmax], [tracked(True, True, False)] * 2),
         *[agree(way, r.requires_grad, tracked(mode, requires)) for way, (r, mode, requires) in results.items()],

@@ -46,7 +46,7 @@ def test_main_prints_the_failure_then_7_14_7_and_exits_0(run):
     assert [line.split()[-1] for line in lines] == ["7", "14", "7"]
     assert "x.grad = 2, then -4\n" in out and "by hand: 2*(4*2 - 10) = -4\n" in out
     assert "torch.nn's losses default to reduction='mean'" in out
-    assert "on the whole batch:  x.grad = -1\n" in out and "no zeroing:          x.grad = -2, twice as much\n" in out
+    assert "on the whole batch:  x.grad = -1\n" in out and "no zeroing:          x.grad = -2, 2 times that\n" in out
     assert "divided by 2, the number of pieces:        x.grad = -1\n" in out
     assert "by hand: 2*(4*2 - 10)/4 = -1\n" in out
     assert "x.grad.zero_(): x.grad = 0, then 7, added into the same tensor: True\n" in out

@@ -64,7 +64,7 @@ def test_main_prints_the_flags_and_exits_0(run):
     assert (code, err) == (0, "")
     assert "y = x * 2 = 4   outside no_grad: requires_grad=True, grad_fn=MulBackward0\n" in out
     assert "z = x * 3 = 6   inside no_grad:  requires_grad=False, grad_fn=None\n" in out
-    assert "  entered with grad mode on:   True -> False -> True\n" in out
+    assert "  in grad mode, as usual:      True -> False -> True\n" in out
     assert "  inside another no_grad:      False -> False -> False\n" in out
     assert "torch.zeros(1, requires_grad=True) inside no_grad: requires_grad=True, a new leaf\n" in out
     assert "(x > 1).requires_grad=False and x.argmax().requires_grad=False" in out
@@ -72,8 +72,8 @@ def test_main_prints_the_flags_and_exits_0(run):
         r"enable_grad\(\) in no_grad +grad mode True +input requires grad True +-> requires_grad=True", out
     )
     assert "after x.detach().add_(1), x = 3 (requires_grad=True)\n" in out
-    assert "w + t is recorded (requires_grad=True)" in out
-    assert "raises RuntimeError: Inference tensors cannot be saved for backward.\n" in out
+    assert "w + t saves nothing and runs (requires_grad=True)" in out
+    assert "and raises RuntimeError: Inference tensors cannot be saved for backward.\n" in out
     assert "z.backward() raises RuntimeError: element 0 of tensors does not require grad" in out
     assert "  y = 2*x                     forward 4 " in out  # the forward pass computed y, not autograd
     assert "  under no_grad, x -= lr * x.grad: x = 1.8, is_leaf=True, requires_grad=True\n" in out
@@ -147,8 +147,8 @@ def test_main_says_so_if_z_backward_ever_runs(monkeypatch, capsys):
 
 
 def test_leaving_no_grad_restores_the_mode_before_it():
-    assert lesson.grad_mode_around_no_grad(True) == (True, False, True)
-    assert lesson.grad_mode_around_no_grad(False) == (False, False, False)  # no_grad inside no_grad stays off
+    assert lesson.grad_mode_around_no_grad() == (True, False, True)
+    assert lesson.grad_mode_around_no_grad(inside_no_grad=True) == (False, False, False)  # it stays off
     assert torch.is_grad_enabled()
 
 

@@ -373,7 +373,7 @@ def test_main_draws_the_tree_walks_the_chain_rule_and_exits_0(run):
     assert "x = 2   x.grad_fn = None, x.is_leaf = True " in out
     assert "\n".join("  " + line for line in LESSON_TREE.splitlines()) in out
     assert "each step computed by the node autograd\nrecorded" in out  # the walk is by hand, the steps are not
-    assert "  PowBackward0   1 x (4) = (4)\n" in out and "  MulBackward0   1 x (3, -) = (3, -)\n" in out
+    assert "  PowBackward0   1 * (4) = (4)\n" in out and "  MulBackward0   1 * (3, -) = (3, -)\n" in out
     assert "  x collects 4 + 3 = 7\n" in out
     assert "truly by hand: dy/dx = 1*(1*2*x) + 1*(1*3) = 2*2 + 3 = 7\n" in out
     assert "  z = x*3 in no_grad   requires_grad=False  grad_fn=None           is_leaf=True\n" in out
@@ -430,9 +430,9 @@ def test_a_node_that_needs_nothing_saved_is_left_out():
 @pytest.mark.parametrize("v", [2.0, -0.5])
 def test_an_in_place_change_after_the_forward_pass_makes_backward_raise(v, device):
     before, after, error = lesson.version_counter(v, device)
-    assert (before, after) == (0, 1)
+    assert before == 0 and after > before  # the docs promise it goes up, not by how much
     assert "one of the variables needed for gradient computation has been modified by an inplace operation" in error
-    assert "is at version 1; expected version 0 instead" in error
+    assert f"is at version {after}; expected version {before} instead" in error
 
 
 @pytest.mark.parametrize("v", [2.0, -0.5, 10.0])
@@ -446,8 +446,8 @@ def test_main_says_what_the_graph_kept_and_how_the_version_counter_guards_it(run
     assert code == 0
     assert "  PowBackward0   _saved_exponent = 2, _saved_self = [2] (x itself)\n" in out
     assert "  MulBackward0   _saved_other = 3\n" in out
-    assert "x._version counts in-place changes: 0 after y = ..., 1 after x.add_(1) under no_grad, and\n" in out
-    assert "y.backward() raises RuntimeError: one of the variables needed for gradient computation" in out
+    assert "x._version goes up with in-place changes: 0 after y = ..., 1 after x.add_(1) under no_grad;\n" in out
+    assert "  PowBackward0 saved x, so y.backward() raises RuntimeError:\n  one of the variables needed" in out
     assert "change x after backward(): x.grad = 7, then x = 3;\n  or rebuild y from the changed x: x.grad = 9\n" in out
 
 
@@ -456,7 +456,7 @@ def test_where_torch_hides_the_private_names_main_still_agrees(monkeypatch, caps
     monkeypatch.setattr(lesson, "version_counter", lambda x, device: (None, None, "an error"))
     assert lesson.main([]) == 0
     out = capsys.readouterr().out
-    assert "PowBackward0 saved x" not in out and "x._version" not in out.split("checks:")[1]
+    assert "PowBackward0 saved x" not in out and "x._version went up" not in out
 
 
 # The graph as a picture: Mermaid and DOT
