@@ -152,7 +152,7 @@ WEIGHTS = [(1.0, 0.5, 0.25), (1.0, 1.0, 1.0), (0.0, -2.0, 3.5), (1e3, 0.0, -1e-3
 
 
 @pytest.mark.parametrize("v", WEIGHTS, ids=str)
-@pytest.mark.parametrize("x", [-4.0, -1.5, 0.0, 2.0, 100.0])
+@pytest.mark.parametrize("x", [-4.0, 0.0, 100.0])
 def test_backward_with_weights_gives_each_x_its_weight_times_its_own_slope(x, v, device):
     xs, ys = lesson.vector_jacobian(x, v, device)
     points = [x, x + 1, x + 2]
@@ -174,7 +174,7 @@ def test_v_transposed_times_the_jacobian_is_what_backward_with_v_leaves(v, devic
 
 
 @pytest.mark.parametrize("v", WEIGHTS, ids=str)
-@pytest.mark.parametrize("x", [-4.0, 0.0, 2.0])
+@pytest.mark.parametrize("x", [-4.0, 2.0])
 def test_a_running_sum_collects_each_xs_gradient_from_every_later_output(x, v, device):
     xs, cs = lesson.running_sum(x, v, device)
     points = [x, x + 1, x + 2]

@@ -175,7 +175,7 @@ def recurrence_never_zeroed(x0, lr, steps):
 
 
 @pytest.mark.parametrize("steps", [1, 12])
-@pytest.mark.parametrize("lr", [0.05, 0.5, 1.0, 1.1])
+@pytest.mark.parametrize("lr", [0.05, 0.5, 1.1])  # lr = 1: test_lr_1_swings_between_two_points...
 @pytest.mark.parametrize("x0", [-4.0, -1.5, 10.0])
 def test_descent_with_zeroing_follows_the_closed_form(x0, lr, steps, device):
     walk = lesson.descend(x0, lr, steps, True, device)
