@@ -56,7 +56,11 @@ def mutations(node, offsets):
     elif isinstance(node, ast.Attribute) and node.attr in OPPOSITES:
         yield rewritten(f"{node.attr} -> {OPPOSITES[node.attr]}", lambda n: setattr(n, "attr", OPPOSITES[n.attr]))
     elif isinstance(node, ast.IfExp):
-        yield rewritten("if-else turned round", lambda n: setattr(n, "body", n.orelse) or setattr(n, "orelse", n.body))
+
+        def turn_round(n):  # both at once: one after the other would leave the else branch on both sides
+            n.body, n.orelse = n.orelse, n.body
+
+        yield rewritten("if-else turned round", turn_round)
     elif isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.Not, ast.USub)):
         yield rewritten(f"{type(node.op).__name__} removed", lambda n: setattr(n, "op", ast.UAdd()))
     elif isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.decorator_list:

@@ -221,3 +221,34 @@ def test_a_seed_that_is_not_a_whole_number_is_refused(seed):
 def test_a_number_of_steps_that_is_not_whole_is_refused(steps):
     with pytest.raises(ValueError, match=r"^steps must be a whole number >= 0, got "):
         lesson.train_tutorial_model(steps)
+
+
+@pytest.mark.parametrize("targets", [[1.0, 0.0, 1.0], [0.25, 0.5, 0.75]])
+def test_the_hand_worked_loss_and_gradients_hold_for_any_targets_not_only_zeros(targets):
+    x, _, w, b = lesson.tutorial_tensors(2)
+    y = torch.tensor(targets)
+    loss = lesson.tutorial_loss(x, y, w, b)
+    loss.backward()
+    _, by_hand, dw, db = lesson.tutorial_by_hand(x.tolist(), targets, w.tolist(), b.tolist())
+    assert by_hand == pytest.approx(loss.item(), rel=1e-6)
+    assert_close(torch.tensor(dw), w.grad)
+    assert_close(torch.tensor(db), b.grad)
+
+
+def test_the_model_is_drawn_from_seed_0_by_default_and_trains_0_steps_into_one_loss():
+    assert_close(lesson.tutorial_tensors()[2], lesson.tutorial_tensors(0)[2])
+    assert lesson.train_tutorial_model(0) == [lesson.tutorial_model(0)[0].item()]
+
+
+@pytest.mark.parametrize("losses", [[0.7, 0.5, 0.5, 0.4, 0.3, 0.2], [0.7, 0.8, 0.6, 0.5, 0.4, 0.3]])
+def test_main_says_differ_where_the_loss_does_not_fall_at_every_step(monkeypatch, capsys, losses):
+    monkeypatch.setattr(lesson, "train_tutorial_model", lambda *args: losses)
+    monkeypatch.setattr(lesson, "train_by_hand", lambda *args: losses)
+    assert lesson.main([]) == 1
+    assert re.search(r"model: the loss falls +autograd False +by hand True +DIFFER\n", capsys.readouterr().out)
+
+
+def test_main_says_so_if_a_future_pytorch_lets_a_gradient_without_graph_be_differentiated(monkeypatch, capsys):
+    monkeypatch.setattr(lesson, "second_derivative_without_create_graph", lambda a, b, device: None)
+    assert lesson.main([]) == 0
+    assert "  without create_graph=True, the second grad() ran\n" in capsys.readouterr().out
