@@ -55,7 +55,10 @@ each leaf, with the value and the gradient where they are known, and the gradien
     python 05_optional_grad_fn.py --graph mermaid
     python 05_optional_grad_fn.py --graph dot | dot -Tsvg > graph.svg      (where Graphviz is installed)
 
-Run it:  python 05_optional_grad_fn.py [--x 2.0] [--graph text|mermaid|dot] [--device cpu]
+Your own function: --expr "sin(x) * exp(-x/2)" draws the graph autograd records for your expression in x
+(the language of example 1), walks it, and sets the walk's result beside autograd's and the rules'.
+
+Run it:  python 05_optional_grad_fn.py [--x 2.0] [--graph text|mermaid|dot] [--expr EXPR] [--device cpu]
 """
 
 import argparse
@@ -79,16 +82,21 @@ def derivative(x):
     return 2 * x + 3
 
 
+def leaf(x, device):
+    """x as a one-element leaf that requires grad."""
+    return torch.tensor([real_number("x", x)], device=usable_device(device), requires_grad=True)
+
+
 def grad_fn_demo(x=2.0, device="cpu"):
     """Return (x, y) with y = x**2 + 3*x + 1 and no backward() yet: y.grad_fn is the node that made y."""
-    x = torch.tensor([real_number("x", x)], device=usable_device(device), requires_grad=True)
+    x = leaf(x, device)
     return x, polynomial(x)
 
 
 def recorded_steps(x=2.0, device="cpu"):
     """{name: tensor}: x, each intermediate result of y = ((x**2) + (3*x)) + 1 as autograd records it, and y.
     The same graph as grad_fn_demo's y, with each step named: as names, backward_graph shows their values."""
-    x = torch.tensor([real_number("x", x)], device=usable_device(device), requires_grad=True)
+    x = leaf(x, device)
     squared, tripled = x**2, 3 * x
     summed = squared + tripled
     return {"x": x, "x**2": squared, "3*x": tripled, "x**2 + 3*x": summed, "y": summed + 1}
@@ -125,8 +133,8 @@ def backward_graph(tensor, names=None, style="text"):
             continue
         line = f"{indent}{name(node)}"
         if hasattr(node, "variable"):  # AccumulateGrad holds the leaf it adds the gradient into
-            leaf = node.variable
-            line += f"  ({next((n for n, t in names.items() if t is leaf), f'a leaf of shape {list(leaf.shape)}')})"
+            held = node.variable
+            line += f"  ({next((n for n, t in names.items() if t is held), f'a leaf of shape {list(held.shape)}')})"
         lines.append(line)
         stack.extend((child, depth + 1) for child, _ in reversed(node.next_functions))
     return "\n".join(lines)
@@ -259,15 +267,15 @@ def graph_picture(tensor, names, style):
             continue
         ids[node] = f"n{len(ids)}"
         if hasattr(node, "variable"):  # AccumulateGrad: the leaf's box
-            leaf = node.variable
-            grad = collected.get(leaf, leaf.grad)
-            lines = [known.get(leaf, (f"leaf, shape {list(leaf.shape)}",))[0], f"value {graph_number(leaf)}"]
-            lines += [f"grad {graph_number(grad)}"] if grad is not None else []
+            held = node.variable
+            grad = collected.get(held, held.grad)
+            lines = [known.get(held, (f"leaf, shape {list(held.shape)}",))[0], f"value {tensor_text(held)}"]
+            lines += [f"grad {tensor_text(grad)}"] if grad is not None else []
         else:
             label, value = known.get(node, (None, None))
             lines = [name(node) + (f" ({label})" if label else "")]
-            lines += [f"value {graph_number(value)}"] if value is not None else []
-            lines += [f"grad {', '.join(map(graph_number, into[node]))}"] if node in into else []
+            lines += [f"value {tensor_text(value)}"] if value is not None else []
+            lines += [f"grad {numbers(into[node])}"] if node in into else []
         boxes.append((ids[node], lines, False))
         stack.extend(child for child, _ in reversed(node.next_functions) if child is not None)
     edges = []  # (from, to, the gradient the arrow carries)
@@ -278,13 +286,14 @@ def graph_picture(tensor, names, style):
                 boxes.append((child_id, ["no grad: a constant or data"], True))
             grad = sent.get((node, i))
             edges.append(
-                (node_id, child_id if child is None else ids[child], "" if grad is None else graph_number(grad))
+                (node_id, child_id if child is None else ids[child], "" if grad is None else tensor_text(grad))
             )
     return (mermaid if style == "mermaid" else dot)(boxes, edges)
 
 
-def graph_number(value):
-    """A tensor in a box: one number as 7, a few as [7, 9, 11], more by their shape; None (no gradient) as -."""
+def tensor_text(value):
+    """A tensor as the lesson prints it: one number as 7, a few as [7, 9, 11], more by their shape; None (no
+    gradient) as -."""
     if value is None:
         return "-"
     if value.numel() > 4:
@@ -368,7 +377,7 @@ def non_leaf_gradient(x=2.0, device="cpu"):
 def parameter_made_by_an_operation(x=2.0, device="cpu"):
     """w = torch.tensor([x], requires_grad=True) * 1, meant as a parameter: after (w * w).backward(), return
     (w.grad as read, the warning reading it gave, the .grad of the leaf behind w)."""
-    behind = torch.tensor([real_number("x", x)], device=usable_device(device), requires_grad=True)
+    behind = leaf(x, device)
     w = behind * 1  # an operation: w is not a leaf
     (w * w).backward()
     return (*read_grad(w), behind.grad.item())
@@ -739,7 +748,7 @@ def main(argv=None):
     print("what y's graph saved for backward, node by node (its _saved_ attributes):")
     saved = saved_for_backward(fresh_y)
     for node_name, values in saved:
-        parts = [f"{a} = {saved_value(v)}" + (" (x itself)" if v is fresh_x else "") for a, v in values.items()]
+        parts = [f"{a} = {numbers([v])}" + (" (x itself)" if v is fresh_x else "") for a, v in values.items()]
         print(f"  {node_name:<14} {', '.join(parts)}")
     saved_x = dict(saved).get("PowBackward0", {}).get("_saved_self")
     before, after, error = version_counter(args.x, args.device)
@@ -794,7 +803,7 @@ def your_own_graph(expr, x, device, style=None):
     """main's run with --expr: the graph of your own y, the walk through it, and its result beside autograd's
     and the rules'; with style, only the graph in that style. Returns 0 where they agree, 1 where not."""
     tree = parse_expression(expr)
-    x = torch.tensor([real_number("x", x)], device=usable_device(device), requires_grad=True)
+    x = leaf(x, device)
     y = with_autograd(tree, x)
     if style:
         print(backward_graph(y, {"x": x, "y": y}, style))
@@ -824,14 +833,9 @@ def name(node):
     return type(node).__name__ if node is not None else "None"
 
 
-def saved_value(value):
-    """A saved tensor as its numbers, [2] or 3; anything else (an exponent, an alpha) as it is."""
-    return shown(value.tolist()) if isinstance(value, torch.Tensor) else str(value)
-
-
-def numbers(tensors):
-    """One-element tensors as 1, 4; None (no gradient) as -."""
-    return ", ".join("-" if t is None else f"{t.item():g}" for t in tensors)
+def numbers(values):
+    """Tensors, and what else a node holds (an exponent, an alpha), as 4, 3, -: see tensor_text."""
+    return ", ".join(tensor_text(v) if v is None or isinstance(v, torch.Tensor) else str(v) for v in values)
 
 
 # Plumbing, the same in each script of the lesson: check inputs, read options, compare results.
