@@ -160,6 +160,11 @@ def test_main_says_so_if_a_future_pytorch_lets_the_plans_double_backward_run(mon
 # Gradient descent, with and without zeroing
 
 
+def within(device):
+    """How close a walk keeps to its hand column: float64's rounding, or float32's on MPS, which has no float64."""
+    return 1e-5 if torch.device(device).type == "mps" else 1e-9
+
+
 def closed_form(x0, lr, steps):
     """x_k = -1.5 + (x0 + 1.5) * (1 - 2*lr)**k: each step takes x to x - lr*(2*x + 3)."""
     return [-1.5 + (x0 + 1.5) * (1 - 2 * lr) ** k for k in range(steps + 1)]
@@ -179,7 +184,7 @@ def recurrence_never_zeroed(x0, lr, steps):
 @pytest.mark.parametrize("x0", [-4.0, -1.5, 10.0])
 def test_descent_with_zeroing_follows_the_closed_form(x0, lr, steps, device):
     walk = lesson.descend(x0, lr, steps, True, device)
-    assert_close(walk, closed_form(x0, lr, steps), rtol=1e-9, atol=1e-9, check_dtype=False)
+    assert_close(walk, closed_form(x0, lr, steps), rtol=within(device), atol=within(device), check_dtype=False)
 
 
 @pytest.mark.parametrize("steps", [5, 12])
@@ -187,7 +192,8 @@ def test_descent_with_zeroing_follows_the_closed_form(x0, lr, steps, device):
 @pytest.mark.parametrize("x0", [-4.0, 2.0])
 def test_descent_without_zeroing_follows_the_summed_gradients(x0, lr, steps, device):
     walk = lesson.descend(x0, lr, steps, False, device)
-    assert_close(walk, recurrence_never_zeroed(x0, lr, steps), rtol=1e-9, atol=1e-9, check_dtype=False)
+    expected = recurrence_never_zeroed(x0, lr, steps)
+    assert_close(walk, expected, rtol=within(device), atol=within(device), check_dtype=False)
 
 
 def test_a_walk_that_never_settles_stays_within_rounding_of_the_recurrence():
