@@ -86,12 +86,13 @@ def grad_mode_around_no_grad(inside_no_grad=False):
 
 
 def what_no_grad_leaves_alone(x=2.0, device="cpu"):
-    """(requires_grad of a tensor made with requires_grad=True inside no_grad, of x > 1, of x.argmax()),
-    the last two outside no_grad: results that cannot have a gradient."""
+    """(grad mode inside no_grad, requires_grad of a tensor made there with requires_grad=True, and outside
+    it of x > 1 and of x.argmax(): results that cannot have a gradient)."""
     x = leaf(x, device)
     with torch.no_grad():
         made = torch.zeros(1, device=x.device, requires_grad=True)  # a new leaf: no operation to record
-    return made.requires_grad, (x > 1).requires_grad, x.argmax().requires_grad
+        mode = torch.is_grad_enabled()
+    return mode, made.requires_grad, (x > 1).requires_grad, x.argmax().requires_grad
 
 
 # Other ways
@@ -137,11 +138,12 @@ def inference_tensor_saved(x=2.0, device="cpu"):
 
 
 def inference_tensor_added(x=2.0, device="cpu"):
-    """w + t with t made under inference_mode: recorded, since addition saves nothing for backward."""
+    """(w + t, whether t is an inference tensor) with t made under inference_mode: w + t is recorded, since
+    addition saves nothing for backward."""
     w = leaf(x, device)
     with torch.inference_mode():
         t = torch.tensor([x], device=w.device) * 2
-    return w + t
+    return w + t, t.is_inference()
 
 
 # The update step of training: under no_grad. Each step below runs with grad mode on, as training does,
@@ -174,7 +176,7 @@ def update_in_place_recorded(x=2.0, lr=0.1, device="cpu"):
 @torch.enable_grad()
 def update_by_assignment(x=2.0, lr=0.1, device="cpu"):
     """x = x - lr * x.grad with grad mode on, then y = x * 2 and y.backward() again. Returns (the new x's
-    is_leaf, its .grad as read, the warning reading it gave, the .grad of the leaf behind it)."""
+    value, its is_leaf, its .grad as read, the warning reading it gave, the .grad of the leaf behind it)."""
     lr = real_number("lr", lr)
     first = leaf(x, device)
     (first * 2).backward()
@@ -183,7 +185,7 @@ def update_by_assignment(x=2.0, lr=0.1, device="cpu"):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         grad = x.grad
-    return x.is_leaf, grad, str(caught[0].message) if caught else None, first.grad.item()
+    return x.item(), x.is_leaf, grad, str(caught[0].message) if caught else None, first.grad.item()
 
 
 @torch.enable_grad()
@@ -233,8 +235,8 @@ def main(argv=None):
         print(f"  {where + ':':<28} {before} -> {inside} -> {after}")
 
     # What no_grad leaves alone
-    made, compared, argmax = what_no_grad_leaves_alone(args.x, args.device)
-    print(f"torch.zeros(1, requires_grad=True) inside no_grad: requires_grad={made}, a new leaf")
+    mode, made, compared, argmax = what_no_grad_leaves_alone(args.x, args.device)
+    print(f"torch.zeros(1, requires_grad=True) inside no_grad (grad mode {mode}): requires_grad={made}, a new leaf")
     print(f"outside it, (x > 1).requires_grad={compared} and x.argmax().requires_grad={argmax}: no gradient for those")
 
     # Other ways
@@ -247,9 +249,10 @@ def main(argv=None):
         )
     shared, still_requires = detach_shares_storage(args.x, args.device)
     print(f"x.detach() shares x's storage: after x.detach().add_(1), x = {shared:g} (requires_grad={still_requires})")
-    added = inference_tensor_added(args.x, args.device)
-    print("t = x * 2 made in inference_mode is not to be used in a recorded computation (the docs); PyTorch")
-    print(f"  raises where it must save t: w + t saves nothing and runs (requires_grad={added.requires_grad}),")
+    added, inference = inference_tensor_added(args.x, args.device)
+    print(f"t = x * 2 made in inference_mode (an inference tensor: {inference}) is not to be used in a recorded")
+    print("  computation, the docs say. PyTorch raises where autograd must save it:")
+    print(f"  w + t saves nothing and runs (requires_grad={added.requires_grad}),")
     try:
         inference_tensor_saved(args.x, args.device)
         print("  and w * t, which saves t, ran too")
@@ -271,9 +274,9 @@ def main(argv=None):
         print("  outside no_grad, x -= lr * x.grad ran")
     except RuntimeError as error:
         print(f"  outside no_grad, x -= lr * x.grad raises RuntimeError: {error}")
-    new_is_leaf, new_grad, new_warning, behind = update_by_assignment(args.x, lr, args.device)
-    print(f"  outside no_grad, x = x - lr * x.grad runs, but the new x is_leaf={new_is_leaf}: after the next")
-    print(f"  backward(), x.grad = {new_grad} (reading it warns: {str(new_warning).split('. ')[0]}.)")
+    assigned, new_is_leaf, new_grad, new_warning, behind = update_by_assignment(args.x, lr, args.device)
+    print(f"  outside no_grad, x = x - lr * x.grad runs (x = {assigned:g}), but the new x is_leaf={new_is_leaf}:")
+    print(f"  after the next backward(), x.grad = {new_grad} (reading it warns: {str(new_warning).split('. ')[0]}.)")
     frozen = frozen_parameter(args.x, lr, args.device)
     w_grad, w_before, w_after = frozen["w"]
     b_grad, b_before, b_after = frozen["b"]
@@ -299,6 +302,7 @@ def main(argv=None):
         agree("x after detach().add_(1)", shared, at + 1, how="torch"),
         agree("w + inference t", added.requires_grad, tracked(grad_mode_outside, True)),
         agree("x -= lr * x.grad", stepped, at - lr * 2, how="torch"),  # dy/dx of y = x * 2 is 2
+        agree("x = x - lr * x.grad", assigned, at - lr * 2, how="torch"),
         agree("x = x - lr * x.grad: leaf?", new_is_leaf, not tracked(True, True)),  # made by a recorded operation
         agree("[frozen w.grad, w after]", [w_grad, w_after], [None, w_before]),
         agree("b.grad = dloss/db", b_grad, b_grad_by_hand),

@@ -66,7 +66,9 @@ def test_main_prints_the_flags_and_exits_0(run):
     assert "z = x * 3 = 6   inside no_grad:  requires_grad=False, grad_fn=None\n" in out
     assert "  in grad mode, as usual:      True -> False -> True\n" in out
     assert "  inside another no_grad:      False -> False -> False\n" in out
-    assert "torch.zeros(1, requires_grad=True) inside no_grad: requires_grad=True, a new leaf\n" in out
+    assert (
+        "torch.zeros(1, requires_grad=True) inside no_grad (grad mode False): requires_grad=True, a new leaf\n" in out
+    )
     assert "(x > 1).requires_grad=False and x.argmax().requires_grad=False" in out
     assert re.search(
         r"enable_grad\(\) in no_grad +grad mode True +input requires grad True +-> requires_grad=True", out
@@ -80,9 +82,10 @@ def test_main_prints_the_flags_and_exits_0(run):
     assert (
         "x -= lr * x.grad raises RuntimeError: a leaf Variable that requires grad is being used in an in-place" in out
     )
-    assert "the new x is_leaf=False: after the next\n  backward(), x.grad = None (reading it warns" in out
+    assert "  after the next backward(), x.grad = None (reading it warns" in out
     assert "  w.grad = None, w stays 2; b.grad = 11, b goes 0.5 -> -0.6\n" in out
-    assert out.count(" agree\n") == 22 and "DIFFER" not in out
+    assert "x = x - lr * x.grad runs (x = 1.8), but the new x is_leaf=False:\n" in out
+    assert out.count(" agree\n") == 23 and "DIFFER" not in out
 
 
 def test_main_exits_1_when_float32_overflows(run):
@@ -154,7 +157,7 @@ def test_leaving_no_grad_restores_the_mode_before_it():
 
 @pytest.mark.parametrize("v", [-2.0, 0.0, 2.0])
 def test_no_grad_leaves_a_new_leaf_requiring_grad_and_comparisons_never_do(v, device):
-    assert lesson.what_no_grad_leaves_alone(v, device) == (True, False, False)
+    assert lesson.what_no_grad_leaves_alone(v, device) == (False, True, False, False)  # made while grad mode is off
 
 
 def test_integer_and_bool_results_cannot_require_grad_even_when_asked():
@@ -173,8 +176,8 @@ def test_an_inference_tensor_cannot_be_saved_for_backward(device):
 
 
 def test_an_inference_tensor_can_join_an_operation_that_saves_nothing(device):
-    result = lesson.inference_tensor_added(2.0, device)
-    assert (result.item(), result.requires_grad) == (6.0, True)
+    result, inference = lesson.inference_tensor_added(2.0, device)
+    assert (result.item(), result.requires_grad, inference) == (6.0, True, True)
     (w,) = [node.variable for node, _ in result.grad_fn.next_functions if node is not None]
     result.backward()
     assert w.grad.item() == 1.0
@@ -208,8 +211,8 @@ def test_the_same_update_recorded_raises(device):
 
 @pytest.mark.parametrize("v", [-1.0, 2.0])
 def test_assigning_the_update_makes_x_a_non_leaf_whose_grad_stays_none(v, device):
-    is_leaf, grad, warning, behind = lesson.update_by_assignment(v, 0.1, device)
-    assert (is_leaf, grad) == (False, None)
+    value, is_leaf, grad, warning, behind = lesson.update_by_assignment(v, 0.1, device)
+    assert (value, is_leaf, grad) == (pytest.approx(v - 0.1 * 2), False, None)
     assert "is not a leaf Tensor is being accessed" in warning
     assert behind == 2.0 + 2.0  # the first backward, then the second through x = x - lr * x.grad
 
@@ -232,4 +235,14 @@ def test_each_training_step_runs_with_grad_mode_on_whatever_the_callers_mode():
     with torch.no_grad():
         assert lesson.update_under_no_grad(2.0) == (pytest.approx(1.8), True, True)
         assert lesson.frozen_parameter(2.0)["b"][0] == 11.0
+        with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being used in an in-place"):
+            lesson.update_in_place_recorded(2.0)  # recorded: grad mode is on in the step, off around it
     assert torch.is_grad_enabled()
+
+
+def test_the_defaults_of_the_new_parts_are_the_lessons_x_of_2_and_lr_of_0_1():
+    assert lesson.detach_shares_storage() == (3.0, True)
+    assert lesson.inference_tensor_added()[0].item() == 6.0
+    assert lesson.update_under_no_grad()[0] == pytest.approx(1.8)
+    assert lesson.update_by_assignment()[0] == pytest.approx(1.8)
+    assert lesson.frozen_parameter() == {"w": (None, 2.0, 2.0), "b": (11.0, 0.5, pytest.approx(-0.6))}

@@ -247,3 +247,22 @@ def test_05_draws_your_own_function_as_a_picture(run):
     code, out, _ = run("05", "--expr", "x * exp(x)", "--x", "0", "--graph", "mermaid")
     assert code == 0 and out.startswith("flowchart TD\n")
     assert '["x<br/>value 0<br/>grad 1"]' in out  # d(x e^x)/dx = (1 + x) e^x = 1 at 0
+
+
+@pytest.mark.parametrize(("length", "shown"), [(200, 200), (201, 150)])
+def test_01_prints_a_formula_of_up_to_200_characters_whole_and_a_longer_one_by_its_start(
+    monkeypatch, capsys, length, shown
+):
+    found = {"value": 2.0, "autograd": 1.0, "symbolic": 1.0, "numeric": 1.0, "formula": "x" * length}  # y = x at 2
+    monkeypatch.setattr(lesson, "derivatives", lambda expr, x, device: found)
+    assert lesson.main(["--expr", "x"]) == 0
+    out = capsys.readouterr().out
+    assert f"by the rules: dy/dx = {'x' * shown}{' ...' if shown < length else ''}\n" in out
+    assert (f"({length} characters in all, from 1 in y: the formula swells)" in out) is (shown < length)
+
+
+def test_01_exits_1_where_the_three_ways_differ(monkeypatch, capsys):
+    found = {"value": 1.0, "autograd": 2.0, "symbolic": 3.0, "numeric": 3.0, "formula": "3"}
+    monkeypatch.setattr(lesson, "derivatives", lambda expr, x, device: found)
+    assert lesson.main(["--expr", "x"]) == 1
+    assert "DIFFER" in capsys.readouterr().out
