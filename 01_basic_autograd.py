@@ -1,8 +1,9 @@
 """Example 1, basic autograd: PyTorch's derivative of y = x**2 + 3*x + 1 beside the one worked by hand.
 
 A tensor made with requires_grad=True is a leaf that autograd watches: while grad mode is on (example
-4 turns it off), every operation on it is recorded in a graph, and y.backward() walks that graph from y
-back to x and adds dy/dx into x.grad, which is None before the first call (example 3 shows the adding).
+4 turns it off), every differentiable operation on it (x * 2, x.sin(); not x > 1, nor zeros_like(x),
+which reads only x's shape) is recorded in a graph, and y.backward() walks that graph from y back to x
+and adds dy/dx into x.grad, which is None before the first call (example 3 shows the adding).
 
 By hand, the power rule and the sum rule give
 

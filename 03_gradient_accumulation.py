@@ -19,8 +19,8 @@ gradient, unless each half's loss is divided by 2, the number of pieces (in gene
 mean weighed by its size over the batch's).
 
 Two ways to reset: x.grad.zero_() writes zeros into the same tensor, and the next backward() adds
-into it (in place, as it does whenever it records no graph of its own; with create_graph=True it
-makes a new tensor instead). x.grad = None drops the tensor, and the next backward() makes a new
+into it (in place, as it does for a dense gradient whenever it records no graph of its own; with
+create_graph=True it makes a new tensor instead). x.grad = None drops the tensor, and the next backward() makes a new
 one. optimizer.zero_grad() does the second by default (set_to_none=True, since PyTorch 2.0):
 nothing to write, and None tells "no gradient yet" apart from a gradient of 0.
 
@@ -240,7 +240,7 @@ def main(argv=None):
     print(f"  x.grad.zero_(): x.grad = {zeroed:g}, then {after_zeroed:g}, added into the same tensor: {reused}")
     print(f"  x.grad = None:  x.grad is None: {dropped}, then {after_none:g}, in a new tensor")
     in_place = adds_in_place(args.x, create_graph=True, device=args.device)
-    print(f"  backward() adds in place when it records no graph; with create_graph=True, the same tensor: {in_place}")
+    print(f"  backward() adds a dense gradient in place; with create_graph=True, the same tensor: {in_place}")
     default = inspect.signature(torch.optim.Optimizer.zero_grad).parameters["set_to_none"].default
     print(f"  optimizer.zero_grad() uses set_to_none={default} by default")
 

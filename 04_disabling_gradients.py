@@ -1,7 +1,8 @@
 """Example 4, disabling gradients: inside torch.no_grad(), operations are not recorded.
 
-Autograd records an operation when grad mode is on (and inference mode off) and one of its inputs
-requires grad; the result then requires grad too (if it is of a type that can have a gradient,
+Autograd records a differentiable operation (x * 2, x.sin(); not zeros_like(x), which reads only x's
+shape) when grad mode is on (and inference mode off) and one of its inputs requires grad; the result
+then requires grad too (if it is of a type that can have a gradient,
 floating-point or complex, not the bool of x > 1 nor the integer of x.argmax()) and keeps a grad_fn
 pointing back into the graph.
 torch.no_grad() turns grad mode off for its block, so nothing is recorded there: the result has
@@ -54,7 +55,7 @@ import torch
 
 
 def tracked(grad_mode, input_requires_grad, can_have_gradient=True):
-    """By hand: whether autograd records an operation, so that its result requires grad. grad_mode is
+    """By hand: whether autograd records a differentiable operation, so that its result requires grad. grad_mode is
     torch.is_grad_enabled(), which is False in inference mode too; can_have_gradient, whether the result
     is floating-point or complex."""
     return grad_mode and input_requires_grad and can_have_gradient
@@ -222,8 +223,8 @@ def main(argv=None):
     print(f"x = {at:g}   (a leaf, requires_grad={x_requires_grad})")
     print(f"y = x * 2 = {y.item():g}   outside no_grad: requires_grad={y.requires_grad}, grad_fn={name(y.grad_fn)}")
     print(f"z = x * 3 = {z.item():g}   inside no_grad:  requires_grad={z.requires_grad}, grad_fn={name(z.grad_fn)}")
-    print("by hand: a result requires grad when grad mode is on and an input requires grad (and the result")
-    print("is floating-point or complex; grad mode is off in inference mode too)")
+    print("by hand: the result of an operation such as x * 2 requires grad when grad mode is on and an input")
+    print("requires grad (and the result is floating-point or complex; grad mode is off in inference mode too)")
     print(f"  y: grad mode {grad_mode_outside} and x.requires_grad {x_requires_grad} -> {y_by_hand}")
     print(f"  z: grad mode {grad_mode_inside} and x.requires_grad {x_requires_grad} -> {z_by_hand}")
 

@@ -45,6 +45,8 @@ one), and a saved tensor remembers the version it was saved at. Change in place 
 saved (here x, which PowBackward0 saved) between y = ... and y.backward(), even under no_grad, and
 backward() raises "one of the variables needed for gradient computation has been modified by an
 inplace operation"; a tensor no node saved may change. Change x after backward(), or rebuild y.
+x.detach() and views of x share its counter; x.data does not, so a change through x.data goes
+unnoticed and backward() returns a wrong gradient (one reason to leave .data alone).
 backward() also frees what the graph saved, which is why example 3's second y.backward() on one y
 needs retain_graph=True on the first.
 

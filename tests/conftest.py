@@ -36,8 +36,9 @@ SCRIPTS = {
 # (pytorch/pytorch#176895): half a second, a third of this suite's own time. No test here compares a
 # DTensor, so turn the probe off. torch.testing._comparison._HAS_DTENSOR is private: found on 2.13.0 and
 # 2.15.0, not on 2.11.0 and older (checked); where it is missing this does nothing.
-if hasattr(torch.testing._comparison, "_HAS_DTENSOR"):
-    torch.testing._comparison._HAS_DTENSOR = False
+_comparison = getattr(torch.testing, "_comparison", None)
+if hasattr(_comparison, "_HAS_DTENSOR"):
+    _comparison._HAS_DTENSOR = False
 
 
 def script(number):

@@ -406,6 +406,13 @@ def test_main_exits_1_when_float32_overflows(run):
 # What the graph keeps
 
 
+# The _saved_ attributes and x._version are private (checked on 2.0.1 to 2.15.0): where a release drops
+# them, the tests of what they show skip, and the tests of what backward() does still run.
+HAS_SAVED = hasattr(torch.ones(1, requires_grad=True).pow(2).grad_fn, "_saved_self")
+HAS_VERSION = hasattr(torch.ones(1), "_version")
+
+
+@pytest.mark.skipif(not HAS_SAVED, reason="this torch names no _saved_ attributes")
 def test_the_graph_saves_x_for_pow_and_the_constant_3_for_mul():
     x, y = lesson.grad_fn_demo()
     saved = dict(lesson.saved_for_backward(y))
@@ -421,6 +428,7 @@ def test_the_graph_saves_x_for_pow_and_the_constant_3_for_mul():
     ]
 
 
+@pytest.mark.skipif(not HAS_SAVED, reason="this torch names no _saved_ attributes")
 def test_a_node_that_needs_nothing_saved_is_left_out():
     x = torch.ones(2, requires_grad=True)
     assert lesson.saved_for_backward(-x) == []  # the derivative of -x needs no value from the forward pass
@@ -430,9 +438,12 @@ def test_a_node_that_needs_nothing_saved_is_left_out():
 @pytest.mark.parametrize("v", [2.0, -0.5])
 def test_an_in_place_change_after_the_forward_pass_makes_backward_raise(v, device):
     before, after, error = lesson.version_counter(v, device)
-    assert before == 0 and after > before  # the docs promise it goes up, not by how much
     assert "one of the variables needed for gradient computation has been modified by an inplace operation" in error
-    assert f"is at version {after}; expected version {before} instead" in error
+    if HAS_VERSION:
+        assert before == 0 and after > before  # the docs promise it goes up, not by how much
+        assert f"is at version {after}; expected version {before} instead" in error
+    else:
+        assert before is None and after is None
 
 
 @pytest.mark.parametrize("v", [2.0, -0.5, 10.0])
@@ -441,6 +452,19 @@ def test_changing_x_after_backward_or_rebuilding_y_works(v, device):
     assert (grad_then, x_then, grad_rebuilt) == (2 * v + 3, v + 1, 2 * (v + 1) + 3)
 
 
+@pytest.mark.parametrize("v", [2.0, -0.5])
+def test_detach_shares_the_counter_and_data_does_not(v, device):
+    x, y = lesson.grad_fn_demo(v, device)
+    x.detach().add_(1)  # counted, as a change through x itself is
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.backward()
+    x, y = lesson.grad_fn_demo(v, device)
+    x.data.add_(1)  # not counted: backward() runs on the changed x and gets the gradient wrong
+    y.backward()
+    assert x.grad.item() == 2 * (v + 1) + 3 != 2 * v + 3
+
+
+@pytest.mark.skipif(not (HAS_SAVED and HAS_VERSION), reason="this torch lacks a private name main shows")
 def test_main_says_what_the_graph_kept_and_how_the_version_counter_guards_it(run):
     code, out, _ = run("05")
     assert code == 0
