@@ -228,7 +228,9 @@ def parse_atom(tokens, depth):
     if not tokens:
         raise ValueError("the expression ends too soon")
     (kind, token, where, _), rest = tokens[0], tokens[1:]
-    if kind == 1:
+    if kind == 1:  # 1e-999999999 would be a long wait for its exact value: its exponent is checked
+        if abs(int(token.lower().partition("e")[2] or 0)) > LARGEST_EXPONENT:
+            raise ValueError(f"{token} is written with an exponent beyond {LARGEST_EXPONENT}")
         return ("number", token), rest
     if kind == 3 and token != "(":
         raise ValueError(f"{token!r} at character {where} stands where a number, x or a function should")
@@ -282,15 +284,18 @@ def unparse(tree):
     return f"(-{unparse(tree[1])})" if len(tree) == 2 else f"({unparse(tree[1])} {tree[0]} {unparse(tree[2])})"
 
 
-def build(tree, x, number, function):
-    """The tree computed with x: each number made by number(its text), each function applied as function(name, u)."""
+def build(tree, x, number, function, power=operator.pow):
+    """The tree computed with x: each number made by number(its text), each function applied as function(name, u),
+    each ** as power(base, exponent)."""
     if tree[0] == "x":
         return x
     if tree[0] == "number":
         return number(tree[1])
-    parts = [build(part, x, number, function) for part in tree[1:]]
+    parts = [build(part, x, number, function, power) for part in tree[1:]]
     if tree[0] in FUNCTIONS:
         return function(tree[0], parts[0])
+    if tree[0] == "**":
+        return power(*parts)
     return -parts[0] if len(parts) == 1 else OPERATIONS[tree[0]](*parts)
 
 
@@ -345,6 +350,17 @@ def expression(text):
     return text
 
 
+def exact_power(base, exponent):
+    """base**exponent in sympy, which computes a number to a number exactly: ValueError where that would take
+    long, as for a constant when parsed. sympy finds such a part where x cancels: (x - x + 1.5)**(x - x + 10**8)."""
+    if base.is_Number and exponent.is_Number and abs(base) not in (0, 1) and abs(exponent) > LARGEST_EXPONENT:
+        number = base.evalf(6)
+        raise ValueError(
+            f"the rules would compute {number} ** {exponent} exactly: its exponent is beyond {LARGEST_EXPONENT}"
+        )
+    return base**exponent
+
+
 class NoDerivative(ArithmeticError):
     """The expression has no finite derivative at x: the message says why."""
 
@@ -377,17 +393,22 @@ def derivatives(expr="x**2 + 3*x + 1", x=2.0, device="cpu"):
     import sympy  # for the rules only: torch depends on it, but the lesson's default run needs none of it
 
     symbol = sympy.Symbol("x", real=True)
-    formula = sympy.diff(build(tree, symbol, sympy.Rational, lambda f, u: FUNCTIONS[f][2](sympy, u)), symbol)
+    exact = build(tree, symbol, sympy.Rational, lambda f, u: FUNCTIONS[f][2](sympy, u), exact_power)
+    formula = sympy.diff(exact, symbol)
     try:  # x as a 30-digit number evaluates each step as it is put in: quick, where evalf(subs=...) is not
         symbolic = complex(formula.xreplace({symbol: sympy.Float(at, 30)}))
     except TypeError:  # sympy's infinities and nan
         symbolic = math.nan
+    try:
+        text = str(formula)
+    except ValueError:  # a number of more digits than Python writes out (x*1e-300*...*1e-300): in floating point
+        text = str(formula.evalf(15))
     found = {
         "value": y.item(),
         "autograd": leaf.grad.item(),
         "symbolic": symbolic.real if symbolic.imag == 0 else math.nan,
         "numeric": central_difference_of(tree, at)[0],
-        "formula": str(formula),
+        "formula": text,
     }
     ways = {
         "value": "y",
@@ -395,10 +416,12 @@ def derivatives(expr="x**2 + 3*x + 1", x=2.0, device="cpu"):
         "symbolic": "the rules' dy/dx",
         "numeric": "the slope measured",
     }
-    bad = [said for way, said in ways.items() if not math.isfinite(found[way])]
+    bad = [way for way in ways if not math.isfinite(found[way])]
     if bad:
         verb = "is not a finite number" if len(bad) == 1 else "are not finite numbers"
-        raise NoDerivative(f"at x = {at:g}, {' and '.join(bad)} {verb}")
+        why = f" in float32, which holds at most {torch.finfo(torch.float32).max:.3g}"  # y is finite in float64
+        why = why if set(bad) <= {"value", "autograd"} else ""
+        raise NoDerivative(f"at x = {at:g}, {' and '.join(ways[way] for way in bad)} {verb}{why}")
     return found
 
 
@@ -411,7 +434,10 @@ def main(argv=None):
     parser.add_argument("--expr", type=checked(expression), help=f"your own y instead: an expression with {LANGUAGE}")
     args = parser.parse_args(argv)
     if args.expr is not None:
-        return your_own_function(args.expr, args.x, args.device)
+        try:
+            return your_own_function(args.expr, args.x, args.device)
+        except ValueError as error:  # a part too long to compute exactly, found by the rules: bad input, as parsed
+            parser.error(str(error))
     x, y = basic_autograd(args.x, args.device)
     at = x.item()  # the float32 value autograd worked with
     print(f"Example 1, basic autograd on {args.device}: y = x**2 + 3*x + 1")

@@ -106,7 +106,9 @@ def second_derivative_without_create_graph(a=2.0, b=3.0, device="cpu"):
 def tutorial_tensors(seed=0, device="cpu"):
     """(x, y, w, b) of the tutorial's model: x = ones(5), y = zeros(3), and the leaves w (5, 3) and b (3)
     drawn by torch.randn from seed, the same numbers on every device."""
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"seed must be an int, got {seed!r}")
+    if seed < 0:
         raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
     device, generator = usable_device(device), torch.Generator().manual_seed(seed)
     w, b = (torch.randn(shape, generator=generator).to(device).requires_grad_() for shape in ((5, 3), (3,)))
@@ -228,8 +230,8 @@ def main(argv=None):
         agree("model: loss", net_loss.item(), loss_by_hand, how="forward"),
         agree("model: w.grad, max gap", w_gap, 0.0, against="target"),
         agree("model: b.grad, max gap", b_gap, 0.0, against="target"),
-        agree(f"model: loss, {steps} steps on", losses[-1], losses_by_hand[-1]),
-        agree("model: the loss falls", falls, True),
+        agree(f"model: loss, {steps} steps on", losses[-1], losses_by_hand[-1], how="training"),
+        agree("model: the loss falls", falls, True, how="training"),
     ]
     return 0 if all(ok) else 1
 

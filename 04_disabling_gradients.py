@@ -278,6 +278,7 @@ def main(argv=None):
     assigned, new_is_leaf, new_grad, new_warning, behind = update_by_assignment(args.x, lr, args.device)
     print(f"  outside no_grad, x = x - lr * x.grad runs (x = {assigned:g}), but the new x is_leaf={new_is_leaf}:")
     print(f"  after the next backward(), x.grad = {new_grad} (reading it warns: {str(new_warning).split('. ')[0]}.)")
+    print(f"  the gradient went on to the old leaf behind it: its .grad is now 2 + 2 = {behind:g}")
     frozen = frozen_parameter(args.x, lr, args.device)
     w_grad, w_before, w_after = frozen["w"]
     b_grad, b_before, b_after = frozen["b"]
@@ -305,6 +306,7 @@ def main(argv=None):
         agree("x -= lr * x.grad", stepped, at - lr * 2, how="torch"),  # dy/dx of y = x * 2 is 2
         agree("x = x - lr * x.grad", assigned, at - lr * 2, how="torch"),
         agree("x = x - lr * x.grad: leaf?", new_is_leaf, not tracked(True, True)),  # made by a recorded operation
+        agree("[new x.grad, old leaf's]", [new_grad, behind], [None, 2.0 + 2.0]),  # dy/dx = 2, twice
         agree("[frozen w.grad, w after]", [w_grad, w_after], [None, w_before]),
         agree("b.grad = dloss/db", b_grad, b_grad_by_hand),
         agree("b after the update", b_after, b_by_hand, how="torch"),

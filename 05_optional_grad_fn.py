@@ -116,16 +116,17 @@ def backward_graph(tensor, names=None, style="text"):
     that does not require grad is a dashed box. A box shows the value of its tensor where it is known (the
     tensor itself, a leaf, or a tensor in names) and the gradient that flows into it, computed by
     chain_rule_by_hand where it can walk the graph, else read from a leaf's .grad after backward(); each
-    arrow shows the gradient it carries.
+    arrow shows the gradient it carries. A tensor with no graph under it (a leaf) is a picture of one box,
+    and a line of text saying so.
     """
     if style not in GRAPH_STYLES:
         raise ValueError(f"style must be one of {', '.join(GRAPH_STYLES)}, got {style!r}")
-    if tensor.grad_fn is None:
-        kind = "a leaf that requires grad" if tensor.requires_grad else "a tensor autograd does not track"
-        return f"no backward graph: {kind} has grad_fn None"
     names = names or {}
     if style != "text":
         return graph_picture(tensor, names, style)
+    if tensor.grad_fn is None:
+        kind = "a leaf that requires grad" if tensor.requires_grad else "a tensor autograd does not track"
+        return f"no backward graph: {kind} has grad_fn None"
     lines, stack = [], [(tensor.grad_fn, 0)]
     while stack:  # depth first, without recursion: deep graphs exceed Python's recursion limit
         node, depth = stack.pop()
@@ -250,6 +251,13 @@ def call_by_hand(node, grads_in):
 
 def graph_picture(tensor, names, style):
     """backward_graph's picture: boxes and arrows, then written as Mermaid or DOT (see backward_graph)."""
+    draw = mermaid if style == "mermaid" else dot
+    if tensor.grad_fn is None:  # no graph: the tensor's own box, dashed if it does not require grad
+        label = next((n for n, t in names.items() if t is tensor), f"leaf, shape {list(tensor.shape)}")
+        lines = [label, f"value {tensor_text(tensor)}"] + (
+            [f"grad {tensor_text(tensor.grad)}"] if tensor.grad is not None else []
+        )
+        return draw([("n0", lines, not tensor.requires_grad)], [])
     known = {t.grad_fn if t.grad_fn is not None else t: (n, t) for n, t in names.items()}  # node or leaf
     known.setdefault(tensor.grad_fn, (None, tensor))
     into, sent = {}, {}  # node: the gradients it received; (node, edge number): the gradient it passed on
@@ -290,7 +298,7 @@ def graph_picture(tensor, names, style):
             edges.append(
                 (node_id, child_id if child is None else ids[child], "" if grad is None else tensor_text(grad))
             )
-    return (mermaid if style == "mermaid" else dot)(boxes, edges)
+    return draw(boxes, edges)
 
 
 def tensor_text(value):
@@ -528,7 +536,9 @@ def parse_atom(tokens, depth):
     if not tokens:
         raise ValueError("the expression ends too soon")
     (kind, token, where, _), rest = tokens[0], tokens[1:]
-    if kind == 1:
+    if kind == 1:  # 1e-999999999 would be a long wait for its exact value: its exponent is checked
+        if abs(int(token.lower().partition("e")[2] or 0)) > LARGEST_EXPONENT:
+            raise ValueError(f"{token} is written with an exponent beyond {LARGEST_EXPONENT}")
         return ("number", token), rest
     if kind == 3 and token != "(":
         raise ValueError(f"{token!r} at character {where} stands where a number, x or a function should")
@@ -582,15 +592,18 @@ def unparse(tree):
     return f"(-{unparse(tree[1])})" if len(tree) == 2 else f"({unparse(tree[1])} {tree[0]} {unparse(tree[2])})"
 
 
-def build(tree, x, number, function):
-    """The tree computed with x: each number made by number(its text), each function applied as function(name, u)."""
+def build(tree, x, number, function, power=operator.pow):
+    """The tree computed with x: each number made by number(its text), each function applied as function(name, u),
+    each ** as power(base, exponent)."""
     if tree[0] == "x":
         return x
     if tree[0] == "number":
         return number(tree[1])
-    parts = [build(part, x, number, function) for part in tree[1:]]
+    parts = [build(part, x, number, function, power) for part in tree[1:]]
     if tree[0] in FUNCTIONS:
         return function(tree[0], parts[0])
+    if tree[0] == "**":
+        return power(*parts)
     return -parts[0] if len(parts) == 1 else OPERATIONS[tree[0]](*parts)
 
 
@@ -645,6 +658,17 @@ def expression(text):
     return text
 
 
+def exact_power(base, exponent):
+    """base**exponent in sympy, which computes a number to a number exactly: ValueError where that would take
+    long, as for a constant when parsed. sympy finds such a part where x cancels: (x - x + 1.5)**(x - x + 10**8)."""
+    if base.is_Number and exponent.is_Number and abs(base) not in (0, 1) and abs(exponent) > LARGEST_EXPONENT:
+        number = base.evalf(6)
+        raise ValueError(
+            f"the rules would compute {number} ** {exponent} exactly: its exponent is beyond {LARGEST_EXPONENT}"
+        )
+    return base**exponent
+
+
 class NoDerivative(ArithmeticError):
     """The expression has no finite derivative at x: the message says why."""
 
@@ -677,17 +701,22 @@ def derivatives(expr="x**2 + 3*x + 1", x=2.0, device="cpu"):
     import sympy  # for the rules only: torch depends on it, but the lesson's default run needs none of it
 
     symbol = sympy.Symbol("x", real=True)
-    formula = sympy.diff(build(tree, symbol, sympy.Rational, lambda f, u: FUNCTIONS[f][2](sympy, u)), symbol)
+    exact = build(tree, symbol, sympy.Rational, lambda f, u: FUNCTIONS[f][2](sympy, u), exact_power)
+    formula = sympy.diff(exact, symbol)
     try:  # x as a 30-digit number evaluates each step as it is put in: quick, where evalf(subs=...) is not
         symbolic = complex(formula.xreplace({symbol: sympy.Float(at, 30)}))
     except TypeError:  # sympy's infinities and nan
         symbolic = math.nan
+    try:
+        text = str(formula)
+    except ValueError:  # a number of more digits than Python writes out (x*1e-300*...*1e-300): in floating point
+        text = str(formula.evalf(15))
     found = {
         "value": y.item(),
         "autograd": leaf.grad.item(),
         "symbolic": symbolic.real if symbolic.imag == 0 else math.nan,
         "numeric": central_difference_of(tree, at)[0],
-        "formula": str(formula),
+        "formula": text,
     }
     ways = {
         "value": "y",
@@ -695,10 +724,12 @@ def derivatives(expr="x**2 + 3*x + 1", x=2.0, device="cpu"):
         "symbolic": "the rules' dy/dx",
         "numeric": "the slope measured",
     }
-    bad = [said for way, said in ways.items() if not math.isfinite(found[way])]
+    bad = [way for way in ways if not math.isfinite(found[way])]
     if bad:
         verb = "is not a finite number" if len(bad) == 1 else "are not finite numbers"
-        raise NoDerivative(f"at x = {at:g}, {' and '.join(bad)} {verb}")
+        why = f" in float32, which holds at most {torch.finfo(torch.float32).max:.3g}"  # y is finite in float64
+        why = why if set(bad) <= {"value", "autograd"} else ""
+        raise NoDerivative(f"at x = {at:g}, {' and '.join(ways[way] for way in bad)} {verb}{why}")
     return found
 
 
@@ -710,7 +741,10 @@ def main(argv=None):
     parser.add_argument("--expr", type=checked(expression), help=f"your own y instead: an expression with {LANGUAGE}")
     args = parser.parse_args(argv)
     if args.expr is not None:
-        return your_own_graph(args.expr, args.x, args.device, args.graph)
+        try:
+            return your_own_graph(args.expr, args.x, args.device, args.graph)
+        except ValueError as error:  # a part too long to compute exactly, found by the rules: bad input, as parsed
+            parser.error(str(error))
     if args.graph:  # python 05_optional_grad_fn.py --graph dot | dot -Tsvg > graph.svg
         steps = recorded_steps(args.x, args.device)
         print(backward_graph(steps["y"], steps, style=args.graph))

@@ -211,10 +211,12 @@ def test_the_lessons_model_and_training_use_seed_0_and_5_steps_of_lr_0_5():
     assert lesson.tutorial_model()[0].item() == lesson.tutorial_model(0)[0].item()
 
 
-@pytest.mark.parametrize("seed", [-1, 1.5, "0", None, True])
-def test_a_seed_that_is_not_a_whole_number_is_refused(seed):
-    with pytest.raises(ValueError, match=r"^seed must be a whole number >= 0, got "):
-        lesson.tutorial_model(seed)
+@pytest.mark.parametrize("function", ["tutorial_tensors", "tutorial_model", "train_tutorial_model"])
+@pytest.mark.parametrize("seed", [1.5, "0", None, True, -1])
+def test_a_seed_that_is_not_a_whole_number_is_refused_naming_it(function, seed):
+    error, message = (ValueError, "a whole number >= 0") if seed == -1 else (TypeError, "an int")
+    with pytest.raises(error, match=rf"^seed must be {message}, got {re.escape(repr(seed))}$"):
+        getattr(lesson, function)(seed=seed)
 
 
 @pytest.mark.parametrize("steps", [-1, 2.5])
@@ -245,7 +247,7 @@ def test_main_says_differ_where_the_loss_does_not_fall_at_every_step(monkeypatch
     monkeypatch.setattr(lesson, "train_tutorial_model", lambda *args: losses)
     monkeypatch.setattr(lesson, "train_by_hand", lambda *args: losses)
     assert lesson.main([]) == 1
-    assert re.search(r"model: the loss falls +autograd False +by hand True +DIFFER\n", capsys.readouterr().out)
+    assert re.search(r"model: the loss falls +training False +by hand True +DIFFER\n", capsys.readouterr().out)
 
 
 def test_main_says_so_if_a_future_pytorch_lets_a_gradient_without_graph_be_differentiated(monkeypatch, capsys):

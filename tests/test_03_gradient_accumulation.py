@@ -266,14 +266,14 @@ def test_main_prints_both_walks_beside_both_hand_columns(run):
     rows = [line.split() for line in out.splitlines() if re.fullmatch(r" +\d+( +\S+){4}", line)]
     assert rows == [["0", "2", "2", "2", "2"], ["1", "-1.5", "-1.5", "-1.5", "-1.5"],
                     ["2", "-1.5", "-1.5", "-5", "-5"], ["3", "-1.5", "-1.5", "-5", "-5"]]  # fmt: skip
-    assert "x_3, zeroed                autograd -1.5 " in out
+    assert "x_3, zeroed                 descent -1.5 " in out
 
 
 def test_main_says_differ_and_exits_1_when_a_runaway_walk_overflows(run):
     code, out, _ = run("03", "--lr", "1e30", "--steps", "12")  # |1 - 2*lr|**k is beyond float64 by step 11
     assert code == 1
     differ = [line.split()[:3] for line in out.splitlines() if line.endswith("DIFFER")]
-    assert differ == [["x_12,", "zeroed", "autograd"], ["x_12,", "never", "zeroed"], ["largest", "relative", "gap"]]
+    assert differ == [["x_12,", "zeroed", "descent"], ["x_12,", "never", "zeroed"], ["largest", "relative", "gap"]]
 
 
 @pytest.mark.parametrize(

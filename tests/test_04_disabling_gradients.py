@@ -85,7 +85,8 @@ def test_main_prints_the_flags_and_exits_0(run):
     assert "  after the next backward(), x.grad = None (reading it warns" in out
     assert "  w.grad = None, w stays 2; b.grad = 11, b goes 0.5 -> -0.6\n" in out
     assert "x = x - lr * x.grad runs (x = 1.8), but the new x is_leaf=False:\n" in out
-    assert out.count(" agree\n") == 23 and "DIFFER" not in out
+    assert "  the gradient went on to the old leaf behind it: its .grad is now 2 + 2 = 4\n" in out
+    assert out.count(" agree\n") == 24 and "DIFFER" not in out
 
 
 def test_main_exits_1_when_float32_overflows(run):

@@ -1,5 +1,6 @@
 """05_optional_grad_fn: y.grad_fn is AddBackward0; the graph drawn; the chain rule walked by hand equals backward()."""
 
+import html
 import re
 import shutil
 import subprocess
@@ -529,6 +530,16 @@ def read_dot(text):
 READERS = {"mermaid": read_mermaid, "dot": read_dot}
 
 
+def title(node, names):
+    """The first line of the box a picture should draw for node (None: a constant input), worked out here."""
+    named = {id(t.grad_fn if t.grad_fn is not None else t): n for n, t in names.items()}
+    if node is None:
+        return "no grad: a constant or data"
+    if hasattr(node, "variable"):
+        return named.get(id(node.variable), f"leaf, shape {list(node.variable.shape)}")
+    return type(node).__name__ + (f" ({named[id(node)]})" if id(node) in named else "")
+
+
 def structure(output):
     """The graph under output, independently: {node: its class name}, and [(node, child or None)] per edge."""
     nodes, edges, stack = {}, [], [output.grad_fn]
@@ -565,6 +576,11 @@ def test_each_node_and_leaf_is_one_box_and_each_edge_one_arrow(graph, style):
     assert len(boxes) == len(nodes) + constants  # one per node and leaf, one per constant input
     assert len(edges) == len(expected_edges)
     assert all(start in boxes and end in boxes for start, end, _ in edges)  # every arrow's ends are declared
+    # Each arrow joins the boxes it should: read back by their titles, unique here but for the constants
+    titles = [lines[0] for lines in boxes.values() if lines[0] != title(None, names)]
+    assert len(set(titles)) == len(titles)
+    drawn = sorted((boxes[start][0], boxes[end][0]) for start, end, _ in edges)
+    assert drawn == sorted((title(node, names), title(child, names)) for node, child in expected_edges)
     titles = sorted(lines[0].split(" (")[0] for lines in boxes.values() if lines[0] != "no grad: a constant or data")
     leaf_names = {id(t): n for n, t in names.items()}
     expected = [id(n.variable) for n in nodes if hasattr(n, "variable")]
@@ -616,6 +632,16 @@ def test_the_recorded_steps_are_the_lessons_graph_with_each_step_named():
     assert [t.item() for t in steps.values()] == [2.0, 4.0, 6.0, 10.0, 11.0]
 
 
+@pytest.mark.parametrize("style", ["mermaid", "dot"])
+@pytest.mark.parametrize("requires_grad", [True, False])
+def test_a_tensor_with_no_graph_is_one_box(style, requires_grad):
+    x = torch.tensor([2.0], requires_grad=requires_grad)
+    text = lesson.backward_graph(x, {"x": x}, style)
+    boxes, edges = READERS[style](text)
+    assert (list(boxes.values()), edges) == ([["x", "value 2"]], [])
+    assert ("dash" in text) == (not requires_grad)  # stroke-dasharray in Mermaid, style=dashed in DOT
+
+
 def test_an_unknown_style_is_refused():
     with pytest.raises(ValueError, match=r"^style must be one of text, mermaid, dot, got 'svg'$"):
         lesson.backward_graph(lesson.grad_fn_demo()[1], style="svg")
@@ -645,4 +671,4 @@ def test_graphviz_renders_the_dot_into_an_svg_naming_every_box():
     svg = subprocess.run(["dot", "-Tsvg"], input=text, capture_output=True, text=True, check=True).stdout
     boxes, _ = read_dot(text)
     assert all(f"<title>{box}</title>" in svg for box in boxes)
-    assert "PowBackward0 (x**2)" in svg and "grad 7" in svg
+    assert all(all(f">{html.escape(line, quote=False)}</text>" in svg for line in lines) for lines in boxes.values())

@@ -30,7 +30,12 @@ FUNCTIONS = [
     ("02", "second_derivative", "a"),
     ("02", "second_derivative", "b"),
     ("02", "second_derivative_without_create_graph", "a"),
+    ("02", "second_derivative_without_create_graph", "b"),
     ("02", "train_tutorial_model", "lr"),
+    ("02", "train_tutorial_model", "steps"),
+    ("01", "derivatives", "x"),
+    ("05", "derivatives", "x"),
+    ("05", "recorded_steps", "x"),
     ("03", "gradient_accumulation", "x"),
     ("03", "plan_as_written", "x"),
     ("03", "batch_in_halves", "x"),
@@ -133,6 +138,12 @@ def test_every_lesson_function_refuses_a_bad_input_and_a_missing_device_naming_t
     if "device" in inspect.signature(call).parameters:
         with pytest.raises(ValueError, match=rf"^device 'foo' {re.escape(UNKNOWN)}$"):
             call(device="foo")
+
+
+@pytest.mark.parametrize("function", ["tutorial_tensors", "tutorial_model"])  # their one input, seed: test_02
+def test_the_functions_without_a_number_input_refuse_a_device_naming_it(function):
+    with pytest.raises(ValueError, match=rf"^device 'foo' {re.escape(UNKNOWN)}$"):
+        getattr(script("02"), function)(device="foo")
 
 
 BAD_OPTIONS = [

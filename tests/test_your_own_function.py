@@ -43,8 +43,8 @@ def close(a, b, rel=1e-5):
     return math.isclose(a, b, rel_tol=rel, abs_tol=rel)
 
 
-# Each expression at one x of AT in turn, the first two at each of them
-CASES = [(expr, x) for i, expr in enumerate(EXPRESSIONS) for x in (AT if i < 2 else [AT[i % len(AT)]])]
+# Each expression at two x of AT in turn, the first two at each of them
+CASES = [(expr, x) for i, expr in enumerate(EXPRESSIONS) for x in (AT if i < 2 else [AT[i % 3], AT[(i + 1) % 3]])]
 
 
 @pytest.mark.parametrize(("expr", "x"), CASES)
@@ -110,7 +110,8 @@ NO_DERIVATIVE = [
     ("abs(x)", 0.0, "abs(x) has no derivative where its argument is 0"),
     ("1/x", 0.0, "(1 / x) divides by 0"),
     ("x**0.5", 0.0, "(x ** 0.5) has no derivative here: its base is 0"),
-    ("exp(x)", 100.0, "y and autograd's dy/dx are not finite numbers"),
+    ("exp(x)", 100.0, "y and autograd's dy/dx are not finite numbers in float32, which holds at most 3.4e+38"),
+    ("exp(x*x/100)", 94.0, "autograd's dy/dx is not a finite number in float32, which holds at most 3.4e+38"),
 ]
 
 
@@ -160,6 +161,8 @@ BAD = {
     "sin(x, x)": "sin takes one argument, got 2",
     "1/0 + x": "(1 / 0) is not a finite number",
     "x(2)": "x is not a function",
+    "x * 1e-999999999": "1e-999999999 is written with an exponent beyond 1024",
+    "0e99999 + x": "0e99999 is written with an exponent beyond 1024",
 }
 
 
@@ -186,6 +189,41 @@ def test_main_exits_2_with_one_line_within_a_second_writing_and_importing_nothin
     assert err == f"{SCRIPTS[number]}.py: error: argument --expr: {err.split('argument --expr: ')[1]}"
     assert BAD[text] in err and err.count("\n") == 1
     assert list(empty.iterdir()) == [] and set(sys.modules) == modules  # no file, no import ('this' neither)
+
+
+# x cancels where sympy works, leaving a number to a number: refused when its exponent is beyond 1024
+RULES_REFUSE = {
+    "(x - x + 1.0000001)**(x - x + 10**8)": "the rules would compute 1.00000 ** 100000000 exactly",
+    "x * (x/x - 0.5)**(x - x + 2000)": "the rules would compute 0.500000 ** 2000 exactly",
+}
+
+
+@pytest.mark.parametrize("text", RULES_REFUSE)
+def test_where_x_cancels_into_a_power_too_long_to_compute_exactly_the_function_raises_value_error(text):
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match=rf"^{re.escape(RULES_REFUSE[text])}: its exponent is beyond 1024$"):
+        lesson.derivatives(text, 2.0)
+    assert time.perf_counter() - start < 1.0
+
+
+@pytest.mark.parametrize("number", ["01", "05"])
+def test_and_main_exits_2_with_one_line(run, number):
+    text = "(x - x + 1.0000001)**(x - x + 10**8)"
+    code, _, err = run(number, "--expr", text)
+    assert (code, err) == (2, f"{SCRIPTS[number]}.py: error: {RULES_REFUSE[text]}: its exponent is beyond 1024\n")
+
+
+def test_a_power_of_1_or_a_small_exponent_is_computed():
+    assert lesson.derivatives("(x/x)**(x - x + 10**8) + x", 2.0)["formula"] == "1"
+    formula = lesson.derivatives("x * (x/x - 0.5)**(x - x + 1000)", 0.5)["formula"]
+    assert formula == f"1/{2**1000}"  # exactly
+
+
+def test_a_formula_of_more_digits_than_python_writes_out_is_written_in_floating_point():
+    found = lesson.derivatives("x" + "*1e-300" * 16, 2.0)  # dy/dx = 10**-4800 exactly
+    limited = hasattr(sys, "get_int_max_str_digits")  # Python 3.10.7 and newer write at most 4300 digits
+    assert found["formula"] == ("1.00000000000000e-4800" if limited else f"1/{10**4800}")
+    assert found["autograd"] == 0.0  # 10**-4800 is 0 in float32
 
 
 def test_the_expression_is_only_parsed_never_run_as_python():
