@@ -20,9 +20,9 @@ mean weighed by its size over the batch's).
 
 Two ways to reset: x.grad.zero_() writes zeros into the same tensor, and the next backward() adds
 into it (in place, as it does for a dense gradient whenever it records no graph of its own; with
-create_graph=True it makes a new tensor instead). x.grad = None drops the tensor, and the next backward() makes a new
-one. optimizer.zero_grad() does the second by default (set_to_none=True, since PyTorch 2.0):
-nothing to write, and None tells "no gradient yet" apart from a gradient of 0.
+create_graph=True it makes a new tensor instead). x.grad = None drops the tensor, and the next
+backward() makes a new one. optimizer.zero_grad() does the second by default (set_to_none=True, since
+PyTorch 2.0): nothing to write, and None tells "no gradient yet" apart from a gradient of 0.
 
 Put to work, the gradient moves x downhill. Gradient descent repeats y = x**2 + 3*x + 1; y.backward();
 x -= lr * x.grad under no_grad; x.grad.zero_(), rebuilding y from x each time as a training loop does.

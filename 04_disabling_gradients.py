@@ -2,9 +2,8 @@
 
 Autograd records a differentiable operation (x * 2, x.sin(); not zeros_like(x), which reads only x's
 shape) when grad mode is on (and inference mode off) and one of its inputs requires grad; the result
-then requires grad too (if it is of a type that can have a gradient,
-floating-point or complex, not the bool of x > 1 nor the integer of x.argmax()) and keeps a grad_fn
-pointing back into the graph.
+then requires grad too (if it is of a type that can have a gradient, floating-point or complex, not
+the bool of x > 1 nor the integer of x.argmax()) and keeps a grad_fn pointing back into the graph.
 torch.no_grad() turns grad mode off for its block, so nothing is recorded there: the result has
 requires_grad=False and no grad_fn, and no memory is spent on a graph. That is what evaluation and
 inference want. Leaving the block restores the mode that held before it: on again after a block
@@ -55,9 +54,9 @@ import torch
 
 
 def tracked(grad_mode, input_requires_grad, can_have_gradient=True):
-    """By hand: whether autograd records a differentiable operation, so that its result requires grad. grad_mode is
-    torch.is_grad_enabled(), which is False in inference mode too; can_have_gradient, whether the result
-    is floating-point or complex."""
+    """By hand: whether autograd records a differentiable operation, so that its result requires grad.
+    grad_mode is torch.is_grad_enabled(), which is False in inference mode too; can_have_gradient, whether
+    the result is floating-point or complex."""
     return grad_mode and input_requires_grad and can_have_gradient
 
 

@@ -662,10 +662,8 @@ def exact_power(base, exponent):
     """base**exponent in sympy, which computes a number to a number exactly: ValueError where that would take
     long, as for a constant when parsed. sympy finds such a part where x cancels: (x - x + 1.5)**(x - x + 10**8)."""
     if base.is_Number and exponent.is_Number and abs(base) not in (0, 1) and abs(exponent) > LARGEST_EXPONENT:
-        number = base.evalf(6)
-        raise ValueError(
-            f"the rules would compute {number} ** {exponent} exactly: its exponent is beyond {LARGEST_EXPONENT}"
-        )
+        too_large = f"its exponent is beyond {LARGEST_EXPONENT}"  # as the parser says of a constant
+        raise ValueError(f"the rules would compute {float(base):.8g} ** {exponent} exactly: {too_large}")
     return base**exponent
 
 
