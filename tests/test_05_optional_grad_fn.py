@@ -430,6 +430,13 @@ def test_the_graph_saves_x_for_pow_and_the_constant_3_for_mul():
 
 
 @pytest.mark.skipif(not HAS_SAVED, reason="this torch names no _saved_ attributes")
+def test_a_node_reached_along_two_paths_is_listed_once():
+    x = torch.ones(2, requires_grad=True)
+    p = x**2
+    assert [n for n, _ in lesson.saved_for_backward(p * p)] == ["MulBackward0", "PowBackward0"]
+
+
+@pytest.mark.skipif(not HAS_SAVED, reason="this torch names no _saved_ attributes")
 def test_a_node_that_needs_nothing_saved_is_left_out():
     x = torch.ones(2, requires_grad=True)
     assert lesson.saved_for_backward(-x) == []  # the derivative of -x needs no value from the forward pass
@@ -474,6 +481,12 @@ def test_main_says_what_the_graph_kept_and_how_the_version_counter_guards_it(run
     assert "x._version goes up with in-place changes: 0 after y = ..., 1 after x.add_(1) under no_grad;\n" in out
     assert "  PowBackward0 saved x, so y.backward() raises RuntimeError:\n  one of the variables needed" in out
     assert "change x after backward(): x.grad = 7, then x = 3;\n  or rebuild y from the changed x: x.grad = 9\n" in out
+
+
+def test_a_version_counter_that_did_not_go_up_is_a_differ(monkeypatch, capsys):
+    monkeypatch.setattr(lesson, "version_counter", lambda x, device: (0, 0, "an error"))
+    assert lesson.main([]) == 1
+    assert re.search(r"x._version went up +torch False +by hand True +DIFFER\n", capsys.readouterr().out)
 
 
 def test_where_torch_hides_the_private_names_main_still_agrees(monkeypatch, capsys):
@@ -600,6 +613,20 @@ def test_xs_box_shows_its_value_and_the_gradient_2x_plus_3_collected_from_both_p
     assert into_x == sorted([2 * v, 3.0])  # 2x via x**2, 3 via 3*x
     (root,) = [lines for lines in boxes.values() if lines[0] == "AddBackward0 (y)"]
     assert root == ["AddBackward0 (y)", f"value {v * v + 3 * v + 1:g}", "grad 1"]
+
+
+@pytest.mark.parametrize(
+    ("values", "text"), [([7.0], "7"), ([1.0, 2.5, -3.0, 4.0], "[1, 2.5, -3, 4]"), ([0.0] * 5, "shape [5]")]
+)
+def test_up_to_four_numbers_are_shown_and_more_by_their_shape(values, text):
+    assert lesson.tensor_text(torch.tensor(values)) == text
+
+
+def test_a_gradient_that_does_not_fit_its_input_is_refused_in_one_line(monkeypatch):
+    node = (torch.ones(3, requires_grad=True) * 2).grad_fn
+    monkeypatch.setattr(lesson, "input_shapes", lambda node: [torch.Size([2])])  # a wrong guess, as on 2.0 could be
+    with pytest.raises(ValueError, match=r"^chain_rule_by_hand cannot fit a gradient of shape \[3\] to \[2\]$"):
+        lesson.summed_to_input(torch.ones(3), node, 0)
 
 
 def test_the_picture_names_a_leaf_by_its_shape_and_shows_a_large_tensor_by_its_shape():

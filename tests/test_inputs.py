@@ -128,6 +128,12 @@ def test_device_takes_a_str_or_a_torch_device(device):
     assert basic_autograd(device=device)[0].device.type == "cpu"
 
 
+@pytest.mark.parametrize(("number", "function", "name"), [f for f in FUNCTIONS if f[2] in ("x", "a", "b")])
+def test_every_lesson_function_starts_from_the_lessons_own_input(number, function, name):
+    default = inspect.signature(getattr(script(number), function)).parameters[name].default
+    assert default == {"x": 2.0, "a": 2.0, "b": 3.0}[name]  # the plan's x = 2, a = 2, b = 3
+
+
 @pytest.mark.parametrize(("number", "function", "name"), FUNCTIONS)
 def test_every_lesson_function_refuses_a_bad_input_and_a_missing_device_naming_them(number, function, name):
     call = getattr(script(number), function)

@@ -275,10 +275,22 @@ def test_01_shows_the_start_of_a_formula_that_swells(run):
 def test_05_draws_walks_and_compares_your_own_function(run):
     code, out, err = run("05", "--expr", "sin(x) * exp(-x/2)", "--x", "1.3")
     assert (code, err) == (0, "")
+    assert out.startswith("Example 5, your own function on cpu: y = sin(x) * exp(-x/2), at x = 1.3\n")
+    assert "the backward graph under y, root first:\n  MulBackward0\n" in out
     assert "  MulBackward0\n    SinBackward0\n      AccumulateGrad  (x)\n    ExpBackward0\n" in out
     assert re.search(r"  x collects 0\.139647 \+ \(-0\.251511\) = -0\.111864\n", out)
+    assert "after y.backward(): x.grad = -0.11186408\n" in out
     assert "by the rules (sympy): dy/dx = -exp(-x/2)*sin(x)/2 + exp(-x/2)*cos(x) = -0.11186408 at x = 1.3\n" in out
+    assert "\nchecks:\n  walk = dy/dx" in out
     assert out.count(" agree\n") == 2 and "DIFFER" not in out
+
+
+@pytest.mark.parametrize("number", ["01", "05"])
+def test_where_float32_loses_the_answer_the_scripts_say_differ_and_exit_1(run, number):
+    # d/dx of (x/x)**(x - x + 10**8) * x is 1; in float32 the 1 is added to 1e8 and lost before -1e8 cancels it
+    code, out, err = run(number, "--expr", "(x/x)**(x - x + 10**8) * x")
+    assert (code, err) == (1, "")
+    assert re.search(r"dy/dx +autograd 0 +rules 1 +DIFFER\n", out)
 
 
 def test_05_draws_your_own_function_as_a_picture(run):
