@@ -252,13 +252,14 @@ def call_by_hand(node, grads_in):
 def graph_picture(tensor, names, style):
     """backward_graph's picture: boxes and arrows, then written as Mermaid or DOT (see backward_graph)."""
     draw = mermaid if style == "mermaid" else dot
-    if tensor.grad_fn is None:  # no graph: the tensor's own box, dashed if it does not require grad
-        label = next((n for n, t in names.items() if t is tensor), f"leaf, shape {list(tensor.shape)}")
-        lines = [label, f"value {tensor_text(tensor)}"] + (
-            [f"grad {tensor_text(tensor.grad)}"] if tensor.grad is not None else []
-        )
-        return draw([("n0", lines, not tensor.requires_grad)], [])
     known = {t.grad_fn if t.grad_fn is not None else t: (n, t) for n, t in names.items()}  # node or leaf
+
+    def leaf_box(held, grad):  # the lines of a leaf's box: its name, its value, the gradient it collects
+        lines = [known.get(held, (f"leaf, shape {list(held.shape)}",))[0], f"value {tensor_text(held)}"]
+        return lines + ([f"grad {tensor_text(grad)}"] if grad is not None else [])
+
+    if tensor.grad_fn is None:  # no graph: the tensor's own box, dashed if it does not require grad
+        return draw([("n0", leaf_box(tensor, tensor.grad), not tensor.requires_grad)], [])
     known.setdefault(tensor.grad_fn, (None, tensor))
     into, sent = {}, {}  # node: the gradients it received; (node, edge number): the gradient it passed on
 
@@ -277,10 +278,7 @@ def graph_picture(tensor, names, style):
             continue
         ids[node] = f"n{len(ids)}"
         if hasattr(node, "variable"):  # AccumulateGrad: the leaf's box
-            held = node.variable
-            grad = collected.get(held, held.grad)
-            lines = [known.get(held, (f"leaf, shape {list(held.shape)}",))[0], f"value {tensor_text(held)}"]
-            lines += [f"grad {tensor_text(grad)}"] if grad is not None else []
+            lines = leaf_box(node.variable, collected.get(node.variable, node.variable.grad))
         else:
             label, value = known.get(node, (None, None))
             lines = [name(node) + (f" ({label})" if label else "")]
