@@ -85,12 +85,10 @@ def test_a_tensor_without_history_gets_one_line_saying_so():
 
 
 def tutorial_model(device="cpu"):
-    """The official tutorial's one-layer model: z = x @ w + b, loss = binary_cross_entropy_with_logits(z, y)."""
-    x, y = torch.ones(5, device=device), torch.zeros(3, device=device)
-    w = torch.linspace(-1, 1, 15, device=device).reshape(5, 3).requires_grad_()
-    b = torch.tensor([0.1, -0.2, 0.3], device=device, requires_grad=True)
-    loss = torch.nn.functional.binary_cross_entropy_with_logits(x @ w + b, y)
-    return loss, {"w": w, "b": b}
+    """The official tutorial's one-layer model, as 02 builds it (z = x @ w + b, loss =
+    binary_cross_entropy_with_logits(z, y)), before backward(): (loss, {"w": w, "b": b})."""
+    x, y, w, b = script("02").tutorial_tensors(0, device)
+    return script("02").tutorial_loss(x, y, w, b), {"w": w, "b": b}
 
 
 def test_the_tree_of_the_tutorials_model_reaches_w_and_b_and_marks_the_constants():
