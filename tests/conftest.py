@@ -3,7 +3,9 @@
 import functools
 import gc
 import importlib
+import inspect
 import sys
+import types
 import warnings
 from pathlib import Path
 
@@ -18,6 +20,9 @@ if sys.version_info < (3, 10):  # noqa: UP036 (ruff's target is 3.10): one line,
 with warnings.catch_warnings():
     warnings.simplefilter("default")
     import torch
+
+import backward_graphs  # noqa: E402 (after torch, whose warnings are caught above)
+import lesson_tools  # noqa: E402
 
 # What torch loaded lives until the run ends: gc.freeze() keeps the collector from scanning its 160,000
 # objects again at each full collection (a few in a run, near a tenth of a second each) and at exit.
@@ -48,7 +53,7 @@ def script(number):
 
 # Every device this machine can compute on, found as the scripts find it: the lesson must give the same
 # numbers on each, so none is skipped.
-DEVICES = ["cpu"] + [kind for kind in ("cuda", "mps", "xpu") if script("01").device_count(kind)[0]]
+DEVICES = ["cpu"] + [kind for kind in ("cuda", "mps", "xpu") if lesson_tools.device_count(kind)[0]]
 
 
 @pytest.fixture(params=DEVICES)
@@ -83,8 +88,8 @@ def compiled(name):
 
 
 def run_file(name, run_name="__main__"):
-    """Execute the script file name (01_basic_autograd.py ...) as a fresh module named run_name, as
-    `python name` does for "__main__": its `if __name__ == "__main__"` then calls sys.exit(main())."""
+    """Execute the file name (01_basic_autograd.py, lesson_tools.py ...) as a fresh module named run_name, as
+    `python name` does for "__main__": a script's `if __name__ == "__main__"` then calls sys.exit(main())."""
     exec(compiled(name), {"__name__": run_name, "__file__": str(ROOT / name)})
 
 
@@ -95,3 +100,29 @@ def float32(value, device="cpu"):
 
 # Inputs beyond the lesson's own: negative, zero, fractional, large, and ints.
 SWEEP = [-1e6, -3.5, -1.5, -1, 0, 0.1, 2, 12.25, 1e6]
+# The modules beside the scripts, which the scripts import
+MODULES = ["lesson_tools", "expressions", "your_function", "backward_graphs"]
+
+
+def plan_code(module):
+    """The lines of module's the_plan() after its docstring, stripped: the plan's code as the script writes it."""
+    source = inspect.getsource(module.the_plan)
+    return [line.strip() for line in source.split('"""')[2].strip().splitlines()]
+
+
+def plan_output(out):
+    """The lines a run prints before its first section: its title, then what the plan's code printed."""
+    return out.split("\nthe same")[0].split("\n")
+
+
+@pytest.fixture(params=["metadata", "no metadata"])
+def shapes_known(request, monkeypatch):
+    """Each walk twice: with Node._input_metadata, and without it as on PyTorch 2.0, where the walk must infer it."""
+    if request.param == "no metadata":
+        real = backward_graphs.input_shapes
+
+        def hidden(node):
+            return types.SimpleNamespace(variable=node.variable) if hasattr(node, "variable") else object()
+
+        monkeypatch.setattr(backward_graphs, "input_shapes", lambda node: real(hidden(node)))
+    return request.param

@@ -4,7 +4,7 @@ import math
 
 import pytest
 import torch
-from conftest import SWEEP, float32, script
+from conftest import SWEEP, float32, plan_code, plan_output, script
 from torch.testing import assert_close
 
 lesson = script("01")
@@ -47,10 +47,19 @@ def test_calling_twice_builds_fresh_tensors_with_the_same_result():
     assert (x1.grad.item(), y1.item()) == (x2.grad.item(), y2.item()) == (9.0, 19.0)
 
 
-def test_main_prints_the_lesson_and_exits_0(run):
+def test_the_plans_code_is_the_plans_own_and_prints_tensor_7(capsys):
+    lesson.the_plan()
+    assert capsys.readouterr().out == "tensor([7.])\n"
+    code = ["x = torch.tensor([2.0], requires_grad=True)", "y = x**2 + 3*x + 1", "y.backward()", "print(x.grad)"]
+    assert plan_code(lesson) == code
+
+
+def test_main_prints_the_plans_output_first_then_the_lesson_and_exits_0(run):
     code, out, err = run("01")
     assert (code, err) == (0, "")
-    assert "x = 2 " in out and "y = 11 " in out
+    assert plan_output(out) == ["Example 1, basic autograd. The plan's code prints", "tensor([7.])"]
+    assert "the same by hand, on cpu, at x = 2:\n" in out and "  y = 11, " in out
+    assert "at first x.grad = None\n" in out
     assert "after y.backward(): x.grad = 7\n" in out
     assert "dy/dx = 2*x + 3 = 2*2 + 3 = 7\n" in out
     assert "(y(x + h) - y(x - h)) / (2*h) = (11.014004 - 10.986004) / 0.004 = 7\n" in out
@@ -78,7 +87,7 @@ def test_main_writes_a_negative_x_in_parentheses(run):
 def test_main_exits_1_when_float32_overflows_and_autograd_differs_from_the_hand_value(run):
     code, out, err = run("01", "--x", "1e20")  # y = 1e40 is beyond float32: autograd's y is inf
     assert (code, err) == (1, "")
-    assert "y = inf " in out and "by hand 1e+40" in out
+    assert "y = inf, " in out and "by hand 1e+40" in out
     assert out.count("DIFFER") == 1
     assert math.isinf(lesson.basic_autograd(1e20)[1].item())
 

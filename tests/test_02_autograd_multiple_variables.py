@@ -5,7 +5,7 @@ import re
 
 import pytest
 import torch
-from conftest import SWEEP, float32, script
+from conftest import SWEEP, float32, plan_code, plan_output, script
 from torch.testing import assert_close
 
 lesson = script("02")
@@ -57,9 +57,22 @@ def test_calling_twice_builds_fresh_tensors_with_the_same_result():
     assert [t.grad.item() for t in first[:2]] == [t.grad.item() for t in second[:2]] == [12.0, 4.0]
 
 
+def test_the_plans_code_is_the_plans_own_and_prints_tensor_12_and_tensor_4(capsys):
+    lesson.the_plan()
+    assert capsys.readouterr().out == "tensor([12.]) tensor([4.])\n"
+    assert plan_code(lesson) == [
+        "a = torch.tensor([2.0], requires_grad=True)",
+        "b = torch.tensor([3.0], requires_grad=True)",
+        "c = a**2 * b",
+        "c.backward()",
+        "print(a.grad, b.grad)",
+    ]
+
+
 def test_main_prints_the_lesson_and_exits_0(run):
     code, out, err = run("02")
     assert (code, err) == (0, "")
+    assert plan_output(out) == ["Example 2, several inputs. The plan's code prints", "tensor([12.]) tensor([4.])"]
     assert "after c.backward(): a.grad = 12, b.grad = 4\n" in out
     assert "dc/da = 2*a*b = 2*2*3 = 12\n" in out and "dc/db = a**2 = 2**2 = 4\n" in out
     assert "torch.autograd.grad(c, (a, b)) on fresh a and b returns (12, 4)\n" in out
@@ -70,18 +83,19 @@ def test_main_prints_the_lesson_and_exits_0(run):
     assert "  c                           forward 12 " in out  # the forward pass computed c, not autograd
     assert "z = x @ w + b = [1.3755, -0.6023, -4.8127], loss = 0.681851; one loss.backward()\n" in out
     assert re.search(r"largest \|w.grad - by hand\| = \S+, largest \|b.grad - by hand\| = \S+\n", out)
-    assert "  loss 0.6819 -> 0.4520 -> 0.3085 -> 0.2244 -> 0.1737 -> 0.1409\n" in out
-    assert "  by hand, in plain floats: 0.6819 -> 0.4520 -> 0.3085 -> 0.2244 -> 0.1737 -> 0.1409\n" in out
-    assert out.count(" agree\n") == 13 and "DIFFER" not in out
+    assert "  lr = 0.5: loss 0.6819 -> 0.4520 -> 0.3085 -> 0.2244 -> 0.1737 -> 0.1409\n" in out
+    assert "   by hand: loss 0.6819 -> 0.4520 -> 0.3085 -> 0.2244 -> 0.1737 -> 0.1409\n" in out
+    assert "  lr = 50: loss 0.6819 -> 0.0012 -> 0.0008 -> 0.0007 -> 0.0005 -> 0.0005\n" in out
+    assert out.count(" agree\n") == 15 and "DIFFER" not in out
 
 
 def test_main_with_a_1_5_and_b_minus_2_shows_minus_6_and_2_25(run):
     code, out, _ = run("02", "--a", "1.5", "--b", "-2")
     assert code == 0
     assert "a.grad = -6, b.grad = 2.25\n" in out
-    assert "  c     = a**2 * b = 1.5**2 * (-2) = -4.5\n" in out
-    assert "  dc/da = 2*a*b = 2*1.5*(-2) = -6\n" in out
-    assert "  dc/db = a**2 = 1.5**2 = 2.25\n" in out
+    assert "  by hand: c = 1.5**2 * (-2) = -4.5\n" in out
+    assert "           dc/da = 2*a*b = 2*1.5*(-2) = -6\n" in out
+    assert "           dc/db = a**2 = 1.5**2 = 2.25\n" in out
     assert "returns (-6, 2.25)\n" in out
 
 
@@ -247,7 +261,28 @@ def test_main_says_differ_where_the_loss_does_not_fall_at_every_step(monkeypatch
     monkeypatch.setattr(lesson, "train_tutorial_model", lambda *args: losses)
     monkeypatch.setattr(lesson, "train_by_hand", lambda *args: losses)
     assert lesson.main([]) == 1
-    assert re.search(r"model: the loss falls +training False +by hand True +DIFFER\n", capsys.readouterr().out)
+    assert re.search(r"lr 0.5: the loss falls +training False +by hand True +DIFFER\n", capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("lr", [0.5, 5.0, 50.0, 500.0])
+@pytest.mark.parametrize("seed", [0, 3])
+def test_with_every_target_0_a_step_takes_each_z_to_z_minus_2_lr_sigmoid_z_and_the_loss_falls_at_any_lr(lr, seed):
+    x, y, w, b = lesson.tutorial_tensors(seed)
+    z = x @ w + b
+    losses = lesson.train_tutorial_model(1, lr, seed)
+    stepped = z.detach() - 2 * lr * torch.sigmoid(z.detach())  # by hand
+    assert_close(torch.tensor(losses[1]), torch.nn.functional.softplus(stepped).mean(), rtol=1e-5, atol=1e-6)
+    assert losses[1] < losses[0]
+
+
+def test_with_targets_between_0_and_1_too_large_a_rate_overshoots_and_the_loss_rises():
+    x, _, w, b = lesson.tutorial_tensors(0)
+    y = torch.full((3,), 0.5)
+    loss = lesson.tutorial_loss(x, y, w, b)
+    loss.backward()
+    with torch.no_grad():
+        stepped = lesson.tutorial_loss(x, y, w - 50 * w.grad, b - 50 * b.grad)
+    assert stepped > loss  # the step overshoots the best z, 0, by far
 
 
 def test_main_says_so_if_a_future_pytorch_lets_a_gradient_without_graph_be_differentiated(monkeypatch, capsys):

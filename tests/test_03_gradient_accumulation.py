@@ -6,7 +6,7 @@ import re
 
 import pytest
 import torch
-from conftest import SWEEP, script
+from conftest import SWEEP, plan_code, plan_output, script
 from torch.testing import assert_close
 
 lesson = script("03")
@@ -37,16 +37,39 @@ def test_calling_twice_gives_the_same_three_gradients():
     assert lesson.gradient_accumulation(-1.0) == lesson.gradient_accumulation(-1.0) == [1.0, 2.0, 1.0]
 
 
+PLAN = [
+    "x = torch.tensor([2.0], requires_grad=True)", "y = x**2 + 3*x + 1",
+    "y.backward(retain_graph=retain_graph)", "print(x.grad)", "y.backward(retain_graph=retain_graph)", "print(x.grad)",
+    "x.grad.zero_()", "y.backward()", "print(x.grad)",
+]  # fmt: skip
+
+
+def test_the_plans_code_as_written_prints_7_then_fails_at_the_second_backward(capsys):
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        lesson.the_plan()
+    assert capsys.readouterr().out == "tensor([7.])\n"
+    assert inspect.signature(lesson.the_plan).parameters["retain_graph"].default is False  # y.backward() as written
+    assert plan_code(lesson) == PLAN
+
+
+def test_the_one_change_retain_graph_makes_the_plans_code_print_7_14_7(capsys):
+    lesson.the_plan(retain_graph=True)
+    assert capsys.readouterr().out == "tensor([7.])\ntensor([14.])\ntensor([7.])\n"
+
+
 def test_main_prints_the_failure_then_7_14_7_and_exits_0(run):
     code, out, err = run("03")
     assert (code, err) == (0, "")
-    assert "RuntimeError: Trying to backward through the graph a second time\n" in out
-    assert "retain_graph=True" in out
-    lines = [line for line in out.splitlines() if line.startswith("x.grad after")]
-    assert [line.split()[-1] for line in lines] == ["7", "14", "7"]
+    assert plan_output(out) == [
+        "Example 3, gradient accumulation. The plan's code prints", "tensor([7.])",
+        "RuntimeError: Trying to backward through the graph a second time",
+        "The one change that makes it run, retain_graph=True on the first two calls, prints",
+        "tensor([7.])", "tensor([14.])", "tensor([7.])",
+    ]  # fmt: skip
+    assert "x.grad after the 1st y.backward(): 7; a 2nd, no zeroing: 14; zero_(), a 3rd: 7\n" in out
     assert "x.grad = 2, then -4\n" in out and "by hand: 2*(4*2 - 10) = -4\n" in out
     assert "torch.nn's losses default to reduction='mean'" in out
-    assert "on the whole batch:  x.grad = -1\n" in out and "no zeroing:          x.grad = -2, 2 times that\n" in out
+    assert "on the whole batch:  x.grad = -1\n" in out and "no zeroing:          x.grad = -2, 2 times it\n" in out
     assert "divided by 2, the number of pieces:        x.grad = -1\n" in out
     assert "by hand: 2*(4*2 - 10)/4 = -1\n" in out
     assert "x.grad.zero_(): x.grad = 0, then 7, added into the same tensor: True\n" in out
@@ -59,7 +82,7 @@ def test_main_prints_the_failure_then_7_14_7_and_exits_0(run):
 def test_main_with_x_minus_1_shows_1_2_1(run):
     code, out, _ = run("03", "--x=-1")
     assert code == 0
-    assert [line.split()[-1] for line in out.splitlines() if line.startswith("x.grad after")] == ["1", "2", "1"]
+    assert "x.grad after the 1st y.backward(): 1; a 2nd, no zeroing: 2; zero_(), a 3rd: 1\n" in out
 
 
 def test_main_exits_1_when_the_doubled_gradient_overflows_float32(run):
@@ -152,9 +175,12 @@ def test_the_defaults_are_the_lessons_x_of_2():
 
 
 def test_main_says_so_if_a_future_pytorch_lets_the_plans_double_backward_run(monkeypatch, capsys):
-    monkeypatch.setattr(lesson, "plan_as_written", lambda x, device: None)
+    monkeypatch.setattr(lesson, "the_plan", lambda retain_graph=False: print("ran"))
     assert lesson.main([]) == 0
-    assert "the plan as written, y.backward() twice on one graph, ran\n" in capsys.readouterr().out
+    assert (
+        "ran\nthis torch ran it as written: a second backward() needs no retain_graph=True here\n"
+        in capsys.readouterr().out
+    )
 
 
 # Gradient descent, with and without zeroing

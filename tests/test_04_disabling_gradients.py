@@ -4,7 +4,7 @@ import re
 
 import pytest
 import torch
-from conftest import SWEEP, float32, script
+from conftest import SWEEP, float32, plan_code, plan_output, script
 from torch.testing import assert_close
 
 lesson = script("04")
@@ -59,9 +59,19 @@ def test_calling_twice_gives_the_same_values_and_flags():
     assert (y1.item(), z1.item(), y1.requires_grad, z1.requires_grad) == (y2.item(), z2.item(), True, False)
 
 
+def test_the_plans_code_is_the_plans_own_and_prints_true_then_false(capsys):
+    lesson.the_plan()
+    assert capsys.readouterr().out == "True\nFalse\n"
+    assert plan_code(lesson) == [
+        "x = torch.tensor([2.0], requires_grad=True)", "y = x * 2", "print(y.requires_grad)",
+        "with torch.no_grad():", "z = x * 3", "print(z.requires_grad)",
+    ]  # fmt: skip
+
+
 def test_main_prints_the_flags_and_exits_0(run):
     code, out, err = run("04")
     assert (code, err) == (0, "")
+    assert plan_output(out) == ["Example 4, disabling gradients. The plan's code prints", "True", "False"]
     assert "y = x * 2 = 4   outside no_grad: requires_grad=True, grad_fn=MulBackward0\n" in out
     assert "z = x * 3 = 6   inside no_grad:  requires_grad=False, grad_fn=None\n" in out
     assert "  in grad mode, as usual:      True -> False -> True\n" in out
@@ -76,6 +86,8 @@ def test_main_prints_the_flags_and_exits_0(run):
     assert "after x.detach().add_(1), x = 3 (requires_grad=True)\n" in out
     assert "w + t saves nothing and runs (requires_grad=True)" in out
     assert "and raises RuntimeError: Inference tensors cannot be saved for backward.\n" in out
+    assert "w.grad = 0, not None," in out and "still moves w: -1.32 -> -1.3068, " in out
+    assert "(or w left out of the optimizer), w stays: -1.32 -> -1.32\n" in out
     assert "z.backward() raises RuntimeError: element 0 of tensors does not require grad" in out
     assert "  y = 2*x                     forward 4 " in out  # the forward pass computed y, not autograd
     assert "  under no_grad, x -= lr * x.grad: x = 1.8, is_leaf=True, requires_grad=True\n" in out
@@ -86,14 +98,14 @@ def test_main_prints_the_flags_and_exits_0(run):
     assert "  w.grad = None, w stays 2; b.grad = 11, b goes 0.5 -> -0.6\n" in out
     assert "x = x - lr * x.grad runs (x = 1.8), but the new x is_leaf=False:\n" in out
     assert "  the gradient went on to the old leaf behind it: its .grad is now 2 + 2 = 4\n" in out
-    assert out.count(" agree\n") == 24 and "DIFFER" not in out
+    assert out.count(" agree\n") == 26 and "DIFFER" not in out
 
 
 def test_main_exits_1_when_float32_overflows(run):
     code, out, _ = run("04", "--x", "2e38")  # 2*x and 3*x are beyond float32, and so is the frozen model's b.grad
     assert code == 1
     differ = [line[:28].strip() for line in out.splitlines() if line.endswith("DIFFER")]
-    assert differ == ["y = 2*x", "z = 3*x", "b.grad = dloss/db", "b after the update"]
+    assert differ == ["y = 2*x", "z = 3*x", "b.grad = dloss/db", "b after the update", "stale zeros: w after"]
 
 
 # way: (grad mode during it, its input requires grad, the result requires grad)
@@ -144,7 +156,7 @@ def test_main_says_so_if_z_backward_ever_runs(monkeypatch, capsys):
     tracked = torch.tensor([2.0], requires_grad=True)
     monkeypatch.setattr(lesson, "disabling_gradients", lambda x, device: (tracked * 2, tracked * 3))
     assert lesson.main([]) == 1  # z now requires grad, against the hand rule
-    assert "\nz.backward() ran\n" in capsys.readouterr().out
+    assert "\n  z.backward() ran\n" in capsys.readouterr().out
 
 
 # What leaving the block restores, and what no_grad leaves alone
@@ -247,3 +259,49 @@ def test_the_defaults_of_the_new_parts_are_the_lessons_x_of_2_and_lr_of_0_1():
     assert lesson.update_under_no_grad()[0] == pytest.approx(1.8)
     assert lesson.update_by_assignment()[0] == pytest.approx(1.8)
     assert lesson.frozen_parameter() == {"w": (None, 2.0, 2.0), "b": (11.0, 0.5, pytest.approx(-0.6))}
+
+
+# Freezing after training has begun: stale zeros, weight decay, and the two ways that hold
+
+
+@pytest.mark.parametrize("v", [-1.0, 2.0])
+@pytest.mark.parametrize("decay", [0.1, 0.5])
+def test_frozen_after_a_step_with_zero_grad_set_to_none_false_weight_decay_still_moves_w(v, decay, device):
+    w_grad, before, after = lesson.frozen_parameter(v, 0.1, device, decay, stale=True)["w"]
+    assert w_grad == 0.0  # zeros, not None
+    assert after == pytest.approx(before - 0.1 * decay * before, rel=1e-6)
+    assert after != before
+
+
+@pytest.mark.parametrize("v", [-1.0, 2.0])
+def test_frozen_after_a_step_w_stays_with_its_grad_set_to_none_or_without_weight_decay(v, device):
+    w_grad, before, after = lesson.frozen_parameter(v, 0.1, device, 0.1, stale=True, to_none=True)["w"]
+    assert (w_grad, after) == (None, before)
+    _, before, after = lesson.frozen_parameter(v, 0.1, device, 0.0, stale=True)["w"]
+    assert after == before  # no decay: a gradient of zeros moves nothing
+
+
+@pytest.mark.optim  # creating an optimizer imports torch._dynamo: a run of its own (README, "The tests")
+@pytest.mark.parametrize(("stale", "to_none"), [(False, False), (True, False), (True, True)])
+@pytest.mark.parametrize("decay", [0.0, 0.1])
+def test_torch_optim_sgd_moves_w_and_b_as_the_hand_written_step_does(stale, to_none, decay):
+    by_hand = lesson.frozen_parameter(2.0, 0.1, "cpu", decay, stale, to_none)
+    w, b = torch.tensor([2.0], requires_grad=True), torch.tensor([0.5], requires_grad=True)
+    optimizer = torch.optim.SGD([w, b], lr=0.1, weight_decay=decay)
+    if stale:
+        ((w * lesson.DATA + b - lesson.TARGET) ** 2).backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=False)
+    w.requires_grad_(False)
+    if to_none:
+        w.grad = None
+    ((w * lesson.DATA + b - lesson.TARGET) ** 2).backward()
+    optimizer.step()
+    assert (w.item(), b.item()) == (pytest.approx(by_hand["w"][2]), pytest.approx(by_hand["b"][2]))
+
+
+def test_sgd_step_skips_a_parameter_without_a_gradient_and_decays_one_with_zeros():
+    kept, decayed = torch.tensor([2.0], requires_grad=True), torch.tensor([2.0], requires_grad=True)
+    decayed.grad = torch.zeros(1)
+    lesson.sgd_step((kept, decayed), lr=0.5, weight_decay=0.1)
+    assert (kept.item(), decayed.item()) == (2.0, pytest.approx(2.0 - 0.5 * 0.1 * 2.0))

@@ -1,7 +1,7 @@
 """Bad input is refused with one clear line, never a traceback: by every lesson function and every script.
 
-The checks live in the plumbing block that test_plumbing.py proves the same in all five scripts, so
-each list of bad values runs in full on 01, and every function and script is shown to apply them.
+The checks live once, in lesson_tools.py, so each list of bad values runs in full on 01, and every function
+and script is shown to apply them.
 """
 
 import inspect
@@ -11,6 +11,8 @@ import re
 import pytest
 import torch
 from conftest import SCRIPTS, run_file, script
+
+import lesson_tools
 
 # Every lesson function that takes an input, with each number input it takes.
 FUNCTIONS = [
@@ -35,6 +37,8 @@ FUNCTIONS = [
     ("02", "train_tutorial_model", "steps"),
     ("01", "derivatives", "x"),
     ("05", "derivatives", "x"),
+    ("02", "partial_derivatives", "a"),
+    ("02", "partial_derivatives", "b"),
     ("05", "recorded_steps", "x"),
     ("03", "gradient_accumulation", "x"),
     ("03", "plan_as_written", "x"),
@@ -73,7 +77,7 @@ NOT_FINITE_FLOAT32 = [math.nan, math.inf, -math.inf, 1e39, -1e39, 10**39, 10**40
 def refusal(device):
     """What usable_device says of a device this machine lacks; None for one it has."""
     try:
-        script("01").usable_device(device)
+        lesson_tools.usable_device(device)
     except ValueError as error:
         return str(error)
     return None

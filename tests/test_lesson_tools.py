@@ -1,5 +1,4 @@
-"""The plumbing block at the end of each script (input checks, options, comparison) is the same in all five,
-so its behaviour is proved once, on 01, and its sameness in every script."""
+"""lesson_tools.py, what the five scripts share (input checks, devices, options, the checks table), proved once."""
 
 import math
 import re
@@ -8,16 +7,9 @@ import warnings
 
 import pytest
 import torch
-from conftest import ROOT, SCRIPTS, run_file, script
+from conftest import MODULES, SCRIPTS, run_file, script
 
-MARKER = "# Plumbing, the same in each script of the lesson"
-plumbing = script("01")
-
-
-def test_every_script_ends_with_the_same_plumbing_block():
-    blocks = {number: (ROOT / f"{name}.py").read_text().partition(MARKER)[2] for number, name in SCRIPTS.items()}
-    assert blocks["01"].count("\ndef ") >= 5
-    assert all(block == blocks["01"] for block in blocks.values())
+import lesson_tools as plumbing
 
 
 @pytest.mark.parametrize("value", [torch.finfo(torch.float32).max, -torch.finfo(torch.float32).max, 0, -0.0])
@@ -171,7 +163,48 @@ def test_the_default_cpu_never_asks_about_an_accelerator(monkeypatch, capsys):
 
 @pytest.mark.parametrize("number", SCRIPTS)
 def test_an_older_python_gets_one_line_saying_what_the_lesson_needs(monkeypatch, number):
+    for module in MODULES:  # imported afresh, as a new Python imports them
+        monkeypatch.delitem(sys.modules, module)
     monkeypatch.setattr(sys, "version_info", (3, 9, 18, "final", 0))
     with pytest.raises(SystemExit) as exited:
         run_file(f"{SCRIPTS[number]}.py")
     assert exited.value.code == "this lesson needs Python 3.10 or newer, not 3.9"
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(2.0, "x = 2"), (0.1, "x = 0.1"), (-3, "x = -3"), (1e-50, "x = 1e-50, 0 in float32"),
+     (1e-45, "x = 1e-45, 1.4013e-45 in float32"), (16777217, "x = 1.67772e+07")],
+)  # fmt: skip
+def test_an_input_is_shown_as_float32_holds_it_where_that_changes_what_is_shown(value, shown):
+    assert plumbing.as_float32("x", value) == shown
+
+
+def test_a_number_below_float32s_smallest_becomes_0_as_the_lesson_says():
+    assert torch.tensor(1e-50, dtype=torch.float32).item() == 0.0
+    assert torch.tensor(1.4e-45, dtype=torch.float32).item() == torch.finfo(torch.float32).smallest_normal * 2**-23
+
+
+@pytest.mark.parametrize("checks", [[True, True], [True, False], []])
+def test_run_lesson_prints_the_title_then_the_plans_output_then_each_section_and_exits_1_on_a_differ(capsys, checks):
+    ran = []
+    code = plumbing.run_lesson(
+        "Example 9", lambda: print("tensor([7.])"), "args", lambda args: ran.append(args) or checks
+    )
+    assert capsys.readouterr().out == "Example 9. The plan's code prints\ntensor([7.])\n"
+    assert (code, ran) == (0 if all(checks) else 1, ["args"])
+
+
+def test_read_grad_catches_the_warning_reading_a_non_leafs_grad():
+    x = torch.ones(1, requires_grad=True)
+    assert plumbing.read_grad(x) == (None, None)
+    grad, warning = plumbing.read_grad(x * 2)
+    assert grad is None and "is not a leaf Tensor is being accessed" in warning
+
+
+def test_the_lessons_y_and_its_derivative_by_hand_pass_gradcheck_in_float64():
+    x = torch.tensor([-2.5, 0.0, 2.0, 31.0], dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(plumbing.polynomial, (x,))
+    (grad,) = torch.autograd.grad(plumbing.polynomial(x).sum(), x)
+    torch.testing.assert_close(grad, plumbing.derivative(x.detach()))
+    assert (plumbing.polynomial(2.0), plumbing.derivative(2.0)) == (11.0, 7.0)

@@ -1,0 +1,184 @@
+"""What the five lesson scripts share: the lesson's y, input and device checks, options, and the checks table.
+Each script imports from here and still runs as `python 0N_....py`: Python looks first in the script's folder.
+"""
+
+import argparse
+import math
+import sys
+import warnings
+
+import torch
+
+# One clear line on an older Python, not a traceback deep in the lesson (zip(strict=True), ...); ruff's
+# target is 3.10, so it takes this check for dead code.
+if sys.version_info < (3, 10):  # noqa: UP036
+    sys.exit(f"this lesson needs Python 3.10 or newer, not {sys.version_info[0]}.{sys.version_info[1]}")
+
+
+# The lesson's y, from example 1 (examples 3 and 5 use it again), and its derivative worked by hand
+def polynomial(x):
+    """y = x**2 + 3*x + 1, for a tensor x or a plain number."""
+    return x**2 + 3 * x + 1
+
+
+def derivative(x):
+    """dy/dx worked by hand, by the power rule and the sum rule: 2*x + 3, for a tensor x or a plain number."""
+    return 2 * x + 3
+
+
+# Inputs: one line naming what is wrong with a bad one
+def real_number(name, value):
+    """value as a float if it is an int or float that float32 holds; otherwise TypeError/ValueError."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be an int or float, got {value!r}")
+    if not abs(value) <= torch.finfo(torch.float32).max:  # False for nan too
+        raise ValueError(f"{name} must be a finite number within float32 range, got {value!r}")
+    return float(value)
+
+
+def positive(name, value):
+    """value as a float if it is a positive number that float32 holds; otherwise TypeError/ValueError naming it."""
+    value = real_number(name, value)
+    if not value > 0:
+        raise ValueError(f"{name} must be positive, got {value!r}")
+    return value
+
+
+def whole_number(name, value, low=1, high=1000):
+    """value as an int if it is a whole number from low to high; otherwise TypeError/ValueError naming it."""
+    value = real_number(name, value)
+    if not (value.is_integer() and low <= value <= high):
+        raise ValueError(f"{name} must be a whole number from {low} to {high}, got {value:g}")
+    return int(value)
+
+
+def leaf(value, device="cpu", name="x"):
+    """value as a one-element float32 leaf that requires grad, on device."""
+    return torch.tensor([real_number(name, value)], device=usable_device(device), requires_grad=True)
+
+
+def as_float32(name, value):
+    """How an input reads once float32 holds it, as autograd sees it: "x = 2", or where float32 changes what
+    is shown, "x = 1e-50, 0 in float32" (below about 1.4e-45 a number becomes 0, below 1.2e-38 it loses digits)."""
+    held = torch.tensor(real_number(name, value), dtype=torch.float32).item()
+    return f"{name} = {value:g}" + (f", {held:g} in float32" if f"{held:g}" != f"{value:g}" else "")
+
+
+# Devices
+def device_count(kind):
+    """(how many devices of kind, such as "cuda" or "mps", this torch can use here; why none, if torch said).
+
+    Asked of kind's own module, which every release since 2.0 has: torch.accelerator is 2.6+, and on 2.7's
+    CUDA builds without an NVIDIA driver its device_count() raises. What torch warns or raises is the why.
+    """
+    module = torch.backends.mps if kind == "mps" else getattr(torch, kind, None)  # one Apple GPU at most
+    if not hasattr(module, "is_available"):
+        return 0, ""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            count = (1 if kind == "mps" else module.device_count()) if module.is_available() else 0
+        except Exception as error:  # a build that cannot count its devices has none to use
+            return 0, str(error).split("\n")[0]
+    return count, str(caught[0].message).split("\n")[0] if caught else ""
+
+
+def usable_device(device):
+    """device as a torch.device if this machine can compute on it; otherwise TypeError/ValueError naming it."""
+    if not isinstance(device, (str, torch.device)):
+        raise TypeError(f"device must be a str or torch.device, got {device!r}")
+    try:
+        wanted = torch.device(device)
+    except RuntimeError:
+        raise ValueError(f"device {str(device)!r} is not a device torch knows (cpu, cuda, cuda:1, mps, ...)") from None
+    if wanted.type == "cpu":  # always there: no accelerator is asked about
+        return wanted
+    # Check before use: cuda on a CPU-only build, or cuda:7 on one GPU, fails with pages of text.
+    count, why = device_count(wanted.type)
+    if not 0 <= (wanted.index or 0) < count:
+        kind, names = wanted.type.upper(), ", ".join(f"{wanted.type}:{i}" for i in range(count))
+        has = f"{count} usable {kind} device{'s' * (count > 1)}, {names}" if count else f"no usable {kind} device"
+        raise ValueError(f"device {str(device)!r} is not available: this machine has {has}" + (f" ({why})" * bool(why)))
+    return wanted
+
+
+# Options: argparse, with one line and exit status 2 for a bad value
+class OneLineErrors(argparse.ArgumentParser):
+    def error(self, message):  # one line and exit status 2, without argparse's usage block
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def checked(check, *name):
+    """check as an argparse type: it gets the text (as a float, after the name, where a name is given), and
+    its TypeError or ValueError becomes argparse's one-line error."""
+
+    def parse(text):
+        try:
+            return check(*name, float(text)) if name else check(text)
+        except (TypeError, ValueError) as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return parse
+
+
+def options(doc, **inputs):
+    """A parser with --NAME for each lesson input (default as given) and --device; a bad value exits 2."""
+    parser = OneLineErrors(description=doc.split("\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    for name, default in inputs.items():
+        text = f"{name}; a negative one as --{name}=-1e5"
+        parser.add_argument(f"--{name}", type=checked(real_number, name), default=default, help=text)
+    parser.add_argument("--device", type=checked(usable_device), default="cpu", help="cpu, cuda, cuda:1, mps, ...")
+    return parser
+
+
+# What the lesson prints
+def name(node):
+    """A grad_fn's class name (AddBackward0), or None: stable across versions, unlike its repr."""
+    return type(node).__name__ if node is not None else "None"
+
+
+def num(v):
+    """v as written in a substituted formula: 2 stays 2, -1.5 becomes (-1.5)."""
+    return f"({v:g})" if v < 0 else f"{v:g}"
+
+
+def shown(value):
+    """A value as the lesson prints it: 7.0 as 7, a list of numbers as [7, 9, 11], anything else as str() has it."""
+    if isinstance(value, list):
+        return "[" + ", ".join(map(shown, value)) + "]"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def agree(label, value, by_hand, how="autograd", against="by hand"):
+    """Print a value computed how (by autograd, by the forward pass, ...) beside the one worked out against it
+    (by hand, by the rules, ...); True when they agree: numbers to float32 precision, lists element by element."""
+
+    def close(a, b):
+        if isinstance(b, list):
+            return isinstance(a, list) and len(a) == len(b) and all(map(close, a, b))
+        return math.isclose(a, b, rel_tol=1e-5, abs_tol=1e-5) if isinstance(b, float) else a == b
+
+    ok = close(value, by_hand)
+    print(f"  {label:<26} {how:>8} {shown(value):<12} {against:>7} {shown(by_hand):<12} {'agree' if ok else 'DIFFER'}")
+    return ok
+
+
+def exit_status(checks):
+    """0 when every check agreed, 1 when one did not: each script's exit status."""
+    return 0 if all(checks) else 1
+
+
+def run_lesson(title, plan, args, *sections):
+    """A lesson script's run: its title, the plan's code and what it prints, then each section in turn, each
+    printing its part and returning its checks (section(args), with args the options). The exit status."""
+    print(f"{title}. The plan's code prints")
+    plan()
+    return exit_status([ok for section in sections for ok in section(args)])
+
+
+def read_grad(tensor):
+    """(tensor.grad, the warning reading it gave, or None): PyTorch warns when a non-leaf's .grad is read."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        grad = tensor.grad
+    return grad, str(caught[0].message) if caught else None

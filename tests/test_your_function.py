@@ -1,0 +1,416 @@
+"""your_function.py: your own function (--expr) differentiated three ways, by autograd, by the rules (sympy)
+and measured, against derivatives worked by hand here; refused only where it has no derivative; and your own
+derivative (--mine) judged right or wrong in general."""
+
+import math
+import re
+import sys
+import time
+
+import pytest
+import torch
+from conftest import ROOT, SCRIPTS, script
+
+import your_function
+
+lesson = script("01")
+
+
+# expression: (y by hand, dy/dx by hand) in plain floats; each function of the language, products,
+# quotients, compositions, powers and constants
+EXPRESSIONS = {
+    "x**2 + 3*x + 1": (lambda x: x * x + 3 * x + 1, lambda x: 2 * x + 3),
+    "sin(x)": (math.sin, math.cos),
+    "cos(x)": (math.cos, lambda x: -math.sin(x)),
+    "tan(x)": (math.tan, lambda x: 1 / math.cos(x) ** 2),
+    "exp(x)": (math.exp, math.exp),
+    "log(x)": (math.log, lambda x: 1 / x),
+    "sqrt(x)": (math.sqrt, lambda x: 0.5 / math.sqrt(x)),
+    "tanh(x)": (math.tanh, lambda x: 1 - math.tanh(x) ** 2),
+    "sigmoid(x)": (lambda x: 1 / (1 + math.exp(-x)), lambda x: math.exp(-x) / (1 + math.exp(-x)) ** 2),
+    "abs(x)": (abs, lambda x: math.copysign(1, x)),
+    "sin(x) * exp(-x/2)": (
+        lambda x: math.sin(x) * math.exp(-x / 2), lambda x: math.exp(-x / 2) * (math.cos(x) - math.sin(x) / 2),
+    ),
+    "x / (1 + x**2)": (lambda x: x / (1 + x * x), lambda x: (1 - x * x) / (1 + x * x) ** 2),
+    "log(sigmoid(3*x - 1))": (lambda x: -math.log1p(math.exp(1 - 3 * x)), lambda x: 3 / (1 + math.exp(3 * x - 1))),
+    "2**-x**2": (lambda x: 2 ** -(x * x), lambda x: -2 * x * math.log(2) * 2 ** -(x * x)),
+    "-x**3 / 6 + 2.5": (lambda x: -(x**3) / 6 + 2.5, lambda x: -(x * x) / 2),
+    "7": (lambda x: 7.0, lambda x: 0.0),
+}  # fmt: skip
+AT = [0.3, 1.3, 2.75]  # in every domain above, away from each function's kinks
+
+
+def close(a, b, rel=1e-5):
+    return math.isclose(a, b, rel_tol=rel, abs_tol=rel)
+
+
+# Each expression at two x of AT in turn, the first two at each of them
+CASES = [(expr, x) for i, expr in enumerate(EXPRESSIONS) for x in (AT if i < 2 else [AT[i % 3], AT[(i + 1) % 3]])]
+
+
+@pytest.mark.parametrize(("expr", "x"), CASES)
+def test_three_ways_agree_with_the_derivative_worked_by_hand(expr, x):
+    value, slope = EXPRESSIONS[expr]
+    found = lesson.derivatives(expr, x)
+    at = torch.tensor(x, dtype=torch.float32).item()  # all three work at x as float32 holds it
+    assert set(found) == {"value", "autograd", "symbolic", "numeric", "formula"}
+    assert close(found["value"], value(at)), found
+    assert close(found["symbolic"], slope(at), rel=1e-12), found  # the rules are exact: 30 digits
+    assert close(found["autograd"], slope(at)), found  # float32: to about 1e-6
+    assert close(found["numeric"], slope(at), rel=1e-7), found
+
+
+@pytest.mark.parametrize(
+    ("expr", "formula"),
+    [("x**2 + 3*x + 1", "2*x + 3"), ("log(x)", "1/x"), ("sin(x)", "cos(x)"), ("abs(x)", "sign(x)"), ("7", "0"),
+     ("sqrt(x)", "1/(2*sqrt(x))"), ("x**3/6", "x**2/2")],
+)  # fmt: skip
+def test_the_rules_give_the_derivative_as_a_formula(expr, formula):
+    assert lesson.derivatives(expr, 1.5)["formula"] == formula
+
+
+def test_the_defaults_are_the_lessons_y_at_2():
+    found = lesson.derivatives()
+    assert (found["value"], found["autograd"], found["formula"]) == (11.0, 7.0, "2*x + 3")
+
+
+def test_the_expression_is_computed_on_the_device_asked_for(device):
+    found = lesson.derivatives("sin(x) * x", 0.5, device)
+    assert close(found["autograd"], math.sin(0.5) + 0.5 * math.cos(0.5))
+
+
+# Where there is no finite derivative, the expression as a whole: one line saying why, exit 1
+
+NO_DERIVATIVE = [
+    ("log(x)", 0.0, "log(x) needs a positive argument, and x is 0"),
+    ("log(x - 1)", 0.5, "log((x - 1)) needs a positive argument, and (x - 1) is -0.5"),
+    ("sqrt(x)", 0.0, "y is defined only on its right: no derivative"),
+    ("sqrt(x)", -2.0, "sqrt(x) needs a positive argument, and x is -2"),
+    ("abs(x)", 0.0, "y has a corner: its slope is -1 on the left, 1 on the right"),
+    ("abs(x - 1) * x", 1.0, "y has a corner: its slope is -1 on the left, 1 on the right"),
+    ("1/x", 0.0, "(1 / x) divides by 0"),
+    ("x**0.5", 0.0, "y is defined only on its right: no derivative"),
+    ("sqrt(-x)", 0.0, "y is defined only on its left: no derivative"),
+    ("sqrt(abs(x))", 0.0, "y's slope grows without bound: no finite derivative"),
+    ("(x**2)**(1/3)", 0.0, "y's slope grows without bound: no finite derivative"),
+    ("0.0 ** x", 0.0, "y is defined only on its right: no derivative"),
+    ("exp(x)", 100.0, "y and autograd's dy/dx are not finite numbers in float32, which holds at most 3.4e+38"),
+    ("exp(x*x/100)", 94.0, "autograd's dy/dx is not a finite number in float32, which holds at most 3.4e+38"),
+]
+
+
+@pytest.mark.parametrize(("expr", "x", "reason"), NO_DERIVATIVE)
+def test_where_the_derivative_does_not_exist_or_is_not_finite_the_reason_is_named(expr, x, reason):
+    with pytest.raises(lesson.NoDerivative, match=rf"^at x = {x:g}, {re.escape(reason)}$"):
+        lesson.derivatives(expr, x)
+
+
+@pytest.mark.parametrize("number", ["01", "05"])
+def test_main_says_so_in_one_line_and_exits_1(run, number):
+    code, out, err = run(number, "--expr", "log(x)", "--x", "0")
+    assert (code, err) == (1, "")
+    assert "at x = 0, log(x) needs a positive argument, and x is 0; nothing to " in out
+    assert "Traceback" not in out and "DIFFER" not in out
+
+
+def test_x_squared_at_0_is_fine_and_so_is_abs_away_from_its_kink():
+    assert lesson.derivatives("x**2", 0.0)["autograd"] == 0.0
+    assert lesson.derivatives("abs(x)", -0.25)["autograd"] == -1.0
+
+
+# A step at a kink that the expression as a whole smooths over: all three ways, and what autograd took there
+
+SMOOTHED = {  # expression: (x, its derivative there, by hand)
+    "x*abs(x)": (0.0, 0.0),  # 2|x|
+    "abs(x)**3": (0.0, 0.0),  # 3 x |x|
+    "abs(x)*abs(x) + x": (0.0, 1.0),  # x**2 + x
+    "0.0 ** x": (0.14, 0.0),  # 0 for every x > 0
+    "0 ** x + x": (2.5, 1.0),
+}
+
+
+@pytest.mark.parametrize("expr", SMOOTHED)
+def test_where_a_step_has_a_kink_the_whole_smooths_over_all_three_ways_give_its_derivative(expr):
+    x, slope = SMOOTHED[expr]
+    found = lesson.derivatives(expr, x)
+    assert (found["autograd"], found["symbolic"]) == (slope, slope)
+    assert found["numeric"] == pytest.approx(slope, abs=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("expr", "x", "kinks"),
+    [("x*abs(x)", 0.0, [("abs(x)", [0.0])]), ("abs(x)", 1.0, []), ("sqrt(x**4)", 0.0, [("sqrt((x ** 4))", [math.inf])]),
+     ("0.0 ** x", 0.14, [("(0.0 ** x)", [0.0])]), ("x**2", 0.0, []),
+     ("(x**2)**0.75", 0.0, [("((x ** 2) ** 0.75)", [math.inf])])],
+)  # fmt: skip
+def test_kinks_names_each_step_at_its_kink_with_the_slope_autograd_took(expr, x, kinks):
+    tree = your_function.parse_expression(expr)
+    found = [(step, [g.item() for g in local]) for step, local in your_function.kinks(tree, {"x": x})]
+    assert found == kinks
+
+
+def test_pytorch_takes_0_for_abs_slope_at_0_as_the_lesson_says():
+    x = torch.zeros(1, requires_grad=True)
+    x.abs().backward()
+    assert x.grad.item() == 0.0
+
+
+def test_where_autograd_meets_0_times_inf_at_a_kink_the_script_says_so_and_differs(run):
+    code, out, err = run("01", "--expr", "sqrt(x**4)", "--x", "0")  # x**2, whose slope at 0 is 0
+    assert (code, err) == (1, "")
+    assert "at a kink:    sqrt((x ** 4)) has no derivative of its own here; autograd took inf for its slope\n" in out
+    assert re.search(r"dy/dx +autograd nan +rules 0 +DIFFER\n", out)
+
+
+def test_x_abs_x_at_0_is_computed_and_agrees(run):
+    code, out, err = run("01", "--expr", "x*abs(x)", "--x", "0")
+    assert (code, err) == (0, "")
+    assert "at a kink:    abs(x) has no derivative of its own here; autograd took 0 for its slope\n" in out
+    assert out.count(" agree\n") == 3
+
+
+def test_a_refusal_by_the_rules_prints_one_line_and_nothing_on_stdout(run):
+    code, out, err = run("01", "--expr", "(x - x + 1.0000001)**(x - x + 10**8)")
+    assert (code, out) == (2, "")
+    assert err.count("\n") == 1
+
+
+# x cancels where sympy works, leaving a number to a number: refused when its exponent is beyond 1024
+RULES_REFUSE = {
+    "(x - x + 1.0000001)**(x - x + 10**8)": "the rules would compute 1.0000001 ** 100000000 exactly",
+    "x * (x/x - 0.5)**(x - x + 2000)": "the rules would compute 0.5 ** 2000 exactly",
+}
+
+
+@pytest.mark.parametrize("text", RULES_REFUSE)
+def test_where_x_cancels_into_a_power_too_long_to_compute_exactly_the_function_raises_value_error(text):
+    with pytest.raises(ValueError, match=rf"^{re.escape(RULES_REFUSE[text])}: its exponent is beyond 1024$"):
+        lesson.derivatives(text, 2.0)
+
+
+@pytest.mark.parametrize("number", ["01", "05", "02"])
+def test_and_main_exits_2_with_one_line(run, number):
+    text = "(x - x + 1.0000001)**(x - x + 10**8)"
+    code, out, err = run(number, "--expr", text.replace("x", "a") if number == "02" else text)
+    assert (code, out) == (2, "")
+    assert err == f"{SCRIPTS[number]}.py: error: {RULES_REFUSE[text]}: its exponent is beyond 1024\n"
+
+
+def test_a_power_of_1_or_a_small_exponent_is_computed():
+    assert lesson.derivatives("(x/x)**(x - x + 10**8) + x", 2.0)["formula"] == "1"
+    formula = lesson.derivatives("x * (x/x - 0.5)**(x - x + 1000)", 0.5)["formula"]
+    assert formula == f"1/{2**1000}"  # exactly
+
+
+def test_a_formula_of_more_digits_than_python_writes_out_is_written_in_floating_point():
+    found = lesson.derivatives("x" + "*1e-300" * 16, 2.0)  # dy/dx = 10**-4800 exactly
+    limited = hasattr(sys, "get_int_max_str_digits")  # Python 3.10.7 and newer write at most 4300 digits
+    assert found["formula"] == ("1.00000000000000e-4800" if limited else f"1/{10**4800}")
+    assert found["autograd"] == 0.0  # 10**-4800 is 0 in float32
+
+
+# The scripts
+
+
+def test_01_prints_the_three_ways_and_exits_0(run):
+    code, out, err = run("01", "--expr", "sin(x) * exp(-x/2)", "--x", "1.3")
+    assert (code, err) == (0, "")
+    assert "Example 1, your own function on cpu: y = sin(x) * exp(-x/2)\n" in out
+    assert "by the rules: dy/dx = -exp(-x/2)*sin(x)/2 + exp(-x/2)*cos(x)\n" in out
+    assert re.search(r"measured: +\(y\(x \+ h\) - y\(x - h\)\) / \(2\*h\), h = 7\.87e-06: -0\.111864", out)
+    assert out.count(" agree\n") == 3 and "DIFFER" not in out
+
+
+def test_01_shows_the_start_of_a_formula_that_swells(run):
+    code, out, _ = run("01", "--expr", "x**x**x**x**x**x**x", "--x", "0.7")
+    assert code == 0
+    assert re.search(r"\(\d+ characters in all, from 19 in y: the formula swells\)", out)
+
+
+def test_05_draws_walks_and_compares_your_own_function(run):
+    code, out, err = run("05", "--expr", "sin(x) * exp(-x/2)", "--x", "1.3")
+    assert (code, err) == (0, "")
+    assert out.startswith("Example 5, your own function on cpu: y = sin(x) * exp(-x/2), at x = 1.3\n")
+    assert "the backward graph under y, root first:\n  MulBackward0\n" in out
+    assert "  MulBackward0\n    SinBackward0\n      AccumulateGrad  (x)\n    ExpBackward0\n" in out
+    assert re.search(r"  x collects 0\.139647 \+ \(-0\.251511\) = -0\.111864\n", out)
+    assert "after y.backward(): x.grad = -0.11186408\n" in out
+    assert "by the rules (sympy): dy/dx = -exp(-x/2)*sin(x)/2 + exp(-x/2)*cos(x) = -0.11186408 at x = 1.3\n" in out
+    assert "\nchecks:\n  each step = PyTorch's node" in out
+    assert out.count(" agree\n") == 3 and "DIFFER" not in out
+
+
+@pytest.mark.parametrize("number", ["01", "05"])
+def test_where_float32_loses_the_answer_the_scripts_say_differ_and_exit_1(run, number):
+    # d/dx of (x/x)**(x - x + 10**8) * x is 1; in float32 the 1 is added to 1e8 and lost before -1e8 cancels it
+    code, out, err = run(number, "--expr", "(x/x)**(x - x + 10**8) * x")
+    assert (code, err) == (1, "")
+    assert re.search(r"dy/dx +autograd 0 +rules 1 +DIFFER\n", out)
+
+
+def test_05_draws_your_own_function_as_a_picture(run):
+    code, out, _ = run("05", "--expr", "x * exp(x)", "--x", "0", "--graph", "mermaid")
+    assert code == 0 and out.startswith("flowchart TD\n")
+    assert '["x<br/>value 0<br/>grad 1"]' in out  # d(x e^x)/dx = (1 + x) e^x = 1 at 0
+
+
+@pytest.mark.parametrize(("length", "shown"), [(200, 200), (201, 150)])
+def test_01_prints_a_formula_of_up_to_200_characters_whole_and_a_longer_one_by_its_start(
+    monkeypatch, capsys, length, shown
+):
+    found = {"value": 2.0, "x": {"autograd": 1.0, "symbolic": 1.0, "numeric": 1.0, "formula": "x" * length}}  # y = x
+    monkeypatch.setattr(your_function, "three_ways", lambda expr, point, device, output: found)
+    assert lesson.main(["--expr", "x"]) == 0
+    out = capsys.readouterr().out
+    assert f"by the rules: dy/dx = {'x' * shown}{' ...' if shown < length else ''}\n" in out
+    assert (f"({length} characters in all, from 1 in y: the formula swells)" in out) is (shown < length)
+
+
+def test_01_exits_1_where_the_three_ways_differ(monkeypatch, capsys):
+    found = {"value": 1.0, "x": {"autograd": 2.0, "symbolic": 3.0, "numeric": 3.0, "formula": "3"}}
+    monkeypatch.setattr(your_function, "three_ways", lambda expr, point, device, output: found)
+    assert lesson.main(["--expr", "x"]) == 1
+    assert "DIFFER" in capsys.readouterr().out
+
+
+# Your own derivative (--mine), judged in general
+
+# The README's exercises: y, then two right forms of dy/dx and a typical mistake
+EXERCISES = {
+    "x**3 - 2*x + 5": ("3*x**2 - 2", "3*x*x - 2", "3*x**3 - 2"),  # the power rule, the exponent not lowered
+    "x**2 * sin(x)": ("2*x*sin(x) + x**2*cos(x)", "x*(2*sin(x) + x*cos(x))", "2*x*cos(x)"),  # product of derivatives
+    "x / (1 + x**2)": ("(1 - x**2)/(1 + x**2)**2", "1/(1 + x**2) - 2*x**2/(1 + x**2)**2", "(x**2 - 1)/(1 + x**2)**2"),
+    "sin(x**2)": ("2*x*cos(x**2)", "cos(x**2)*x*2", "cos(x**2)"),  # the chain factor missing
+    "exp(3*x)": ("3*exp(3*x)", "3*exp(x)**3", "exp(3*x)"),
+    "2**x": ("log(2)*2**x", "exp(x*log(2))*log(2)", "x*2**(x - 1)"),  # the power rule on an exponential
+    "log(x**2 + 1)": ("2*x/(x**2 + 1)", "2*x*(x**2 + 1)**(-1)", "1/(x**2 + 1)"),
+    "sigmoid(x)": ("sigmoid(x)*(1 - sigmoid(x))", "exp(-x)/(1 + exp(-x))**2", "-exp(-x)/(1 + exp(-x))**2"),
+    "tanh(x)": ("1 - tanh(x)**2", "4/(exp(x) + exp(-x))**2", "1 + tanh(x)**2"),
+    "log(1 + exp(x))": ("sigmoid(x)", "exp(x)/(1 + exp(x))", "1/(1 + exp(x))"),  # softplus; chain factor missing
+    "sqrt(x)": ("1/(2*sqrt(x))", "0.5*x**(-0.5)", "1/sqrt(x)"),  # an edge of the domain at 0
+}
+PARTIALS = {  # 02: c of a and b, then right forms of dc/da and dc/db, and a mistake in each
+    "a*exp(b) + a**2*b": (("exp(b) + 2*a*b", "exp(b) + a*b*2"), ("a*exp(b) + a**2", "a*(exp(b) + a)"),
+                          ("exp(b) + 2*a", "exp(b) + a**2")),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("y", EXERCISES)
+@pytest.mark.parametrize("form", [0, 1])
+def test_each_exercises_right_answer_in_either_form_is_right(y, form):
+    verdict = your_function.judge(y, EXERCISES[y][form], {"x": 2.0}, "x")
+    assert (verdict["right"], verdict["wrong"], verdict["difference"]) == (True, [], "0")
+    assert len(verdict["points"]) >= 20
+
+
+@pytest.mark.parametrize("y", EXERCISES)
+def test_each_exercises_typical_mistake_is_wrong_and_names_a_point_where_it_differs(y):
+    verdict = your_function.judge(y, EXERCISES[y][2], {"x": 2.0}, "x")
+    (point, yours, derivative), *_ = verdict["wrong"]
+    assert verdict["right"] is False and verdict["difference"] not in (None, "0")
+    assert yours == pytest.approx(your_function.plain(your_function.parse_expression(EXERCISES[y][2]), point))
+    assert derivative == pytest.approx(your_function.plain(your_function.parse_expression(EXERCISES[y][0]), point))
+    assert abs(yours - derivative) > 1e-3 * max(1, abs(derivative))
+
+
+@pytest.mark.parametrize(("form", "code"), [(0, 0), (2, 1)])
+def test_an_exercises_check_exits_0_where_right_and_1_where_wrong_without_giving_the_answer_away(run, form, code):
+    exit_code, out, err = run("01", "--expr", "sin(x**2)", "--mine", EXERCISES["sin(x**2)"][form])
+    assert (exit_code, err) == (code, "")
+    assert ("  right: yours is dy/dx\n" in out) is (code == 0)
+    assert "the rules' dy/dx" not in out and out.count("2*x*cos(x**2)") == (form == 0)  # only where it is yours
+
+
+def test_the_readme_lists_these_exercises_in_order_each_with_its_command():
+    readme = (ROOT / "README.md").read_text()
+    listed = re.findall(r'python 01_basic_autograd\.py --expr "([^"]+)" --mine', readme)
+    assert listed == list(EXERCISES)
+    assert re.search(r'python 02_autograd_multiple_variables\.py --expr "a\*exp\(b\) \+ a\*\*2\*b" --mine-a', readme)
+
+
+@pytest.mark.parametrize("form", [0, 1])
+def test_the_partials_exercise_right_in_either_form_and_wrong_where_b_is_treated_as_a_variable(run, form):
+    c, (right_a, right_b, mistakes) = "a*exp(b) + a**2*b", PARTIALS["a*exp(b) + a**2*b"]
+    code, out, _ = run("02", "--expr", c, "--mine-a", right_a[form], "--mine-b", right_b[form])
+    assert code == 0 and out.count("  right: yours is dc/d") == 2
+    code, out, _ = run("02", "--expr", c, "--mine-a", mistakes[0], "--mine-b", mistakes[1])
+    assert code == 1 and out.count("  wrong") == 2
+    assert re.search(r"yours differs at \d+ of them: at a = \S+, b = \S+, yours is ", out)
+
+
+@pytest.mark.parametrize(
+    ("y", "mine"),
+    [("x*exp(x)", "exp(x)*(1 + x)"), ("x*exp(x)", "exp(x) + x*exp(x)"), ("sigmoid(x)", "sigmoid(x)*(1 - sigmoid(x))"),
+     ("sigmoid(x)", "exp(-x)/(1 + exp(-x))**2"), ("sqrt(x)", "1/(2*sqrt(x))"), ("sqrt(x)", "0.5*x**(-0.5)"),
+     ("abs(x)", "x/abs(x)"), ("log(x)", "1/abs(x)")],
+)  # fmt: skip
+def test_equivalent_forms_are_right(y, mine):
+    assert your_function.judge(y, mine, {"x": 2.0}, "x")["right"] is True
+
+
+def test_a_form_undefined_where_the_derivative_exists_is_wrong_and_the_output_says_where(run):
+    code, out, _ = run("01", "--expr", "x**2", "--mine", "2*sqrt(x)**2")
+    assert code == 1
+    assert "by sympy: yours - dy/dx = 0\n" in out  # as formulas sympy finds them equal
+    assert re.search(r"at x = -\S+, yours is not defined where dy/dx is -\S+\n", out)
+
+
+def test_a_form_undefined_at_one_point_only_is_found_there():
+    verdict = your_function.judge("x**2", "2*x**2/x", {"x": 2.0}, "x")
+    assert verdict["right"] is False and verdict["wrong"] == [[{"x": 0.0}, None, 0.0]]
+
+
+def test_right_at_the_chosen_x_by_chance_is_wrong_and_says_so(run):
+    code, out, _ = run("01", "--mine", "x**2 + 3")  # 7 at x = 2, as 2*x + 3 is
+    assert code == 1
+    assert "  at x = 2: yours 7, autograd's 7, the rules' 7\n" in out
+    assert "  by sympy: yours - dy/dx = x*(x - 2)\n" in out
+    assert "  wrong (though right at x = 2): yours is not dy/dx; --answer shows it\n" in out
+
+
+def test_answer_shows_the_rules_derivative(run):
+    code, out, _ = run("01", "--mine", "x**2 + 3", "--answer")
+    assert code == 1 and "  the rules' dy/dx = 2*x + 3\n" in out and "--answer shows it" not in out
+
+
+def test_float_rounding_does_not_decide_a_difference_of_1e_minus_13(run):
+    code, out, _ = run("01", "--mine", "2*x + 3 + 1e-13")  # equal to float64's eye
+    assert code == 1 and "by sympy: yours - dy/dx = 1/10000000000000\n" in out
+
+
+@pytest.mark.parametrize(("y", "x"), [("x**2 + 3*x + 1", 2.0), ("sqrt(x)", 2.0), ("log(x - 5)", 6.0), ("a*b", 1.0)])
+def test_the_points_are_at_least_20_spread_over_both_signs_where_the_domain_has_them_and_its_edges(y, x):
+    variables = ("a", "b") if "a" in y else ("x",)
+    verdict = your_function.judge(y, "0", dict.fromkeys(variables, x), variables[0])
+    values = [p[variables[0]] for p in verdict["points"]]
+    assert len(values) >= 20
+    if y == "x**2 + 3*x + 1":
+        assert min(values) < -100 and max(values) > 100 and 0.0 in values
+    if y == "sqrt(x)":
+        assert verdict["edges"] == [("x", pytest.approx(0.0, abs=1e-15))] and min(values) < 1e-9
+    if y == "log(x - 5)":
+        assert verdict["edges"] == [("x", pytest.approx(5.0))] and min(values) == pytest.approx(5.0)
+
+
+def test_where_sympy_runs_out_of_time_the_points_decide_and_the_line_says_so(monkeypatch, run):
+    import sympy
+
+    monkeypatch.setattr(your_function, "SIMPLIFY_SECONDS", 0.05)
+    monkeypatch.setattr(sympy, "simplify", lambda expression: time.sleep(0.5) or expression)
+    code, out, _ = run("01", "--expr", "sigmoid(x)", "--mine", "sigmoid(x)*(1 - sigmoid(x))")
+    assert code == 0 and "sympy did not finish simplifying in 0.05 s: the comparison at points decides\n" in out
+    assert "  right: yours is dy/dx, as the points decide\n" in out
+    code, out, _ = run("01", "--mine", "2*x + 4")
+    assert code == 1 and "  yours differs at " in out
+
+
+def test_where_sympy_cannot_reduce_the_difference_to_0_the_points_decide():
+    verdict = your_function.judge("abs(x)", "x/abs(x)", {"x": 2.0}, "x")  # sympy: nan at 0, else 0
+    assert verdict["right"] is True and verdict["difference"] != "0"
+
+
+def test_mine_on_a_point_without_a_derivative_still_checks_in_general(run):
+    code, out, _ = run("01", "--expr", "abs(x)", "--mine", "x/abs(x)", "--x", "0")
+    assert code == 0
+    assert "at x = 0, y has a corner: its slope is -1 on the left, 1 on the right; nothing to compare there" in out
