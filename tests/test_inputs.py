@@ -10,7 +10,7 @@ import re
 
 import pytest
 import torch
-from conftest import SCRIPTS, run_file, script
+from conftest import ROOT, SCRIPTS, run_file, script
 
 import lesson_tools
 
@@ -203,3 +203,10 @@ def test_help_lists_each_option_with_its_default_and_exits_0(run, number):
 def test_importing_a_script_prints_nothing(capsys, number):
     run_file(f"{SCRIPTS[number]}.py", run_name="imported")
     assert capsys.readouterr() == ("", "")
+
+
+def test_uv_takes_the_best_version_from_either_index_as_pip_does():
+    # uv's default takes numpy from PyTorch's index alone, which lacks the pinned release (tests/uv_indexes.py)
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert re.search(r'^\[tool\.uv\.pip\]\n(?:#[^\n]*\n)*index-strategy = "unsafe-best-match"$', pyproject, re.M)
+    assert "uv pip install -r requirements.txt" in (ROOT / "README.md").read_text()
