@@ -23,13 +23,12 @@ from lesson_tools import agree, as_float32, checked, derivative, leaf, num, opti
 from lesson_tools import run_lesson, shown, usable_device, whole_number
 
 
-# fmt: off
 def the_plan(retain_graph=False):
     """The lesson plan's code for this example, as the plan writes it. It fails at the second y.backward(): the
     first frees the values the graph saved for the backward pass. The one change that makes it run is
     retain_graph=True on the calls that another follows, which keeps them (as the official tutorial does)."""
     x = torch.tensor([2.0], requires_grad=True)
-    y = x**2 + 3*x + 1
+    y = x**2 + 3*x + 1  # fmt: skip
     y.backward(retain_graph=retain_graph)
     print(x.grad)
     y.backward(retain_graph=retain_graph)
@@ -37,7 +36,8 @@ def the_plan(retain_graph=False):
     x.grad.zero_()
     y.backward()
     print(x.grad)
-# fmt: on
+
+
 def show_the_plan():
     try:
         the_plan()
@@ -73,11 +73,10 @@ def plan_as_written(x=2.0, device="cpu"):
 
 
 def show_hand_check(args):
-    x, device = args.x, args.device
-    first, second, third = gradient_accumulation(x, device)
-    at = leaf(x).item()  # the float32 value autograd worked with
+    first, second, third = gradient_accumulation(args.x, args.device)
+    at = leaf(args.x).item()  # the float32 value autograd worked with
     slope = derivative(at)
-    print(f"the same by hand, on {device}, at {as_float32('x', x)}: dy/dx = 2*x + 3 = 2*{num(at)} + 3 = {slope:g}")
+    print(f"the same by hand, on {args.device}, at {as_float32('x', args.x)}: dy/dx = 2*{num(at)} + 3 = {slope:g}")
     print(f"  x.grad after the 1st y.backward(): {first:g}; a 2nd, no zeroing: {second:g}; zero_(), a 3rd: {third:g}")
     return [
         agree("1st: dy/dx", first, slope),
@@ -149,11 +148,10 @@ def show_batch(args):
     ]
 
 
-# Two ways to reset. x.grad.zero_() writes zeros into the same tensor, and the next backward() adds into
-# it: in place, as backward() adds a dense gradient whenever it records no graph of its own (with
-# create_graph=True it makes a new tensor). x.grad = None drops the tensor; the next backward() makes a new
-# one. optimizer.zero_grad() does the second by default since PyTorch 2.0: nothing to write, and None tells
-# "no gradient yet" apart from a gradient of 0.
+# Two ways to reset. x.grad.zero_() writes zeros into the same tensor, and the next backward() adds into it in
+# place, as it adds a dense gradient whenever it records no graph of its own (with create_graph=True, into a new
+# tensor). x.grad = None drops the tensor; the next backward() makes a new one. optimizer.zero_grad() does that by
+# default since PyTorch 2.0: nothing to write, and None tells "no gradient yet" apart from a gradient of 0.
 def two_resets(x=2.0, device="cpu"):
     """Reset x.grad both ways, each followed by a backward(). Returns x.grad after zero_(), after the next
     backward() and whether that reused the same tensor; whether x.grad is None after = None, and after the next."""
@@ -182,10 +180,9 @@ def adds_in_place(x=2.0, create_graph=False, device="cpu"):
 
 
 def show_resets(args):
-    x, device = args.x, args.device
-    slope = derivative(leaf(x).item())
-    zeroed, after_zeroed, reused, dropped, after_none = two_resets(x, device)
-    in_place = adds_in_place(x, create_graph=True, device=device)
+    slope = derivative(leaf(args.x).item())
+    zeroed, after_zeroed, reused, dropped, after_none = two_resets(args.x, args.device)
+    in_place = adds_in_place(args.x, create_graph=True, device=args.device)
     default = inspect.signature(torch.optim.Optimizer.zero_grad).parameters["set_to_none"].default
     print("two resets, each followed by y.backward():")
     print(f"  x.grad.zero_(): x.grad = {zeroed:g}, then {after_zeroed:g}, added into the same tensor: {reused}")
@@ -211,10 +208,8 @@ MINIMUM = -3 / 2  # where dy/dx = 2*x + 3 is 0
 
 
 def descend(x=2.0, lr=0.1, steps=5, zero=True, device="cpu"):
-    """Return [x_0, ..., x_steps] from gradient descent on y, zeroing x.grad after each step unless zero=False.
-
-    In float64 (float32 on MPS, which has no float64): a walk of a thousand steps that never settles, as
-    without zeroing, would otherwise drift from the exact one by float32's rounding, step after step."""
+    """Return [x_0, ..., x_steps] from gradient descent on y, zeroing x.grad after each step unless zero=False. In
+    float64 (float32 on MPS, which has none): a thousand steps that never settle would drift by float32's rounding."""
     lr, steps, device = positive("lr", lr), whole_number("steps", steps), usable_device(device)
     dtype = torch.float32 if device.type == "mps" else torch.float64
     x = torch.tensor([real_number("x", x)], dtype=dtype, device=device, requires_grad=True)
@@ -271,10 +266,8 @@ def main(argv=None):
     parser.add_argument("--lr", type=checked(positive, "lr"), default=0.1, help="the learning rate, > 0")
     parser.add_argument("--steps", type=checked(whole_number, "steps"), default=5, help="steps of descent, 1 to 1000")
     args = parser.parse_args(argv)
-    return run_lesson(
-        "Example 3, gradient accumulation", show_the_plan, args,
-        show_hand_check, show_batch, show_resets, show_descent,
-    )  # fmt: skip
+    sections = show_hand_check, show_batch, show_resets, show_descent
+    return run_lesson("Example 3, gradient accumulation", show_the_plan, args, *sections)
 
 
 if __name__ == "__main__":

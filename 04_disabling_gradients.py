@@ -17,10 +17,9 @@ import sys
 
 import torch
 
-from lesson_tools import agree, as_float32, leaf, name, options, read_grad, real_number, run_lesson
+from lesson_tools import agree, as_float32, leaf, name, options, raised, read_grad, real_number, run_lesson, sgd_step
 
 
-# fmt: off
 def the_plan():
     """The lesson plan's code for this example, as the plan writes it."""
     x = torch.tensor([2.0], requires_grad=True)
@@ -29,7 +28,6 @@ def the_plan():
     with torch.no_grad():
         z = x * 3
     print(z.requires_grad)
-# fmt: on
 
 
 # The hand check, at any x. By hand: the result of a differentiable operation requires grad when grad mode
@@ -56,17 +54,12 @@ def show_hand_check(args):
     y, z = disabling_gradients(args.x, args.device)
     at = leaf(args.x).item()  # the float32 value autograd worked with
     y_by_hand, z_by_hand = tracked(outside, True), tracked(inside, True)  # x requires grad, as leaf() makes it
-    print(f"the same by hand, on {args.device}, at {as_float32('x', args.x)}: tracked when grad mode is on and")
-    print("an input requires grad")
+    print(f"the same by hand, on {args.device}, at {as_float32('x', args.x)}:")
     print(f"  y = x * 2 = {y.item():g}   outside no_grad: requires_grad={y.requires_grad}, grad_fn={name(y.grad_fn)}")
     print(f"  z = x * 3 = {z.item():g}   inside no_grad:  requires_grad={z.requires_grad}, grad_fn={name(z.grad_fn)}")
     print(f"  by hand, y: grad mode {outside} and x.requires_grad True -> {y_by_hand}")
     print(f"           z: grad mode {inside} and x.requires_grad True -> {z_by_hand}")
-    try:
-        z.backward()
-        print("  z.backward() ran")
-    except RuntimeError as error:  # a result that was not tracked has no graph to go back through
-        print(f"  z.backward() raises RuntimeError: {error}")
+    print(f"  z.backward() {raised(z.backward)}")  # a result not tracked has no graph to go back through
     return [
         agree("y = 2*x", y.item(), 2 * at, how="forward"),
         agree("z = 3*x", z.item(), 3 * at, how="forward"),
@@ -91,8 +84,8 @@ def grad_mode_around_no_grad(inside_no_grad=False):
 
 
 def what_no_grad_leaves_alone(x=2.0, device="cpu"):
-    """(grad mode inside no_grad, requires_grad of a tensor made there with requires_grad=True, and outside
-    it of x > 1 and of x.argmax(): results that cannot have a gradient)."""
+    """(grad mode inside no_grad, requires_grad of a tensor made there with requires_grad=True; outside it, of
+    x > 1 and of x.argmax(), which cannot have a gradient)."""
     x = leaf(x, device)
     with torch.no_grad():
         made = torch.zeros(1, device=x.device, requires_grad=True)  # a new leaf: no operation to record
@@ -116,11 +109,11 @@ def show_what_no_grad_leaves_alone(args):
     ]
 
 
-# Other ways to a result autograd does not track, and one to track again. None changes x.requires_grad, and
-# none is model.eval(), which switches layers such as Dropout and BatchNorm to their evaluation behaviour and
-# leaves tracking as it is: evaluating a model wants both. inference_mode is like no_grad, and faster; what it
-# makes is an inference tensor, which PyTorch's docs say not to use in a recorded computation later (clone()
-# it first). It raises where autograd must save one: w * t saves t for w's gradient; w + t saves nothing.
+# Other ways to a result autograd does not track, and one to track again. None changes x.requires_grad, and none is
+# model.eval(), which switches layers such as Dropout and BatchNorm to their evaluation behaviour and leaves tracking
+# as it is: evaluating a model wants both. inference_mode is like no_grad, and faster; it makes inference tensors,
+# which PyTorch's docs say not to use in a recorded computation later (clone() one first). It raises where autograd
+# must save one: w * t saves t for w's gradient; w + t saves nothing.
 @torch.no_grad()
 def triple_untracked(t):
     """Return t * 3 and the grad mode it ran in: torch.no_grad() as a decorator covers the whole call."""
@@ -159,8 +152,7 @@ def inference_tensor(x, device):
 
 
 def inference_tensor_saved(x=2.0, device="cpu"):
-    """w * t: raises RuntimeError, since autograd would have to save t (for w's gradient) and never saves an
-    inference tensor."""
+    """w * t: raises RuntimeError, since it would save t for w's gradient, and an inference tensor is never saved."""
     w, t = inference_tensor(x, device)
     return w * t
 
@@ -183,11 +175,8 @@ def show_other_ways(args):
     print(f"t = x * 2 made in inference_mode (an inference tensor: {inference}) is not to be used in a recorded")
     print("  computation, the docs say. PyTorch raises where autograd must save it:")
     print(f"  w + t saves nothing and runs (requires_grad={added.requires_grad}),")
-    try:
-        inference_tensor_saved(args.x, args.device)
-        print("  and w * t, which saves t, ran too")
-    except RuntimeError as error:
-        print(f"  while w * t must save t for w's gradient, and raises RuntimeError: {str(error).split('. ')[0]}.")
+    saved = raised(inference_tensor_saved, args.x, args.device).split(". ")[0]  # its first sentence
+    print(f"  while w * t must save t for w's gradient, and {saved}.")
     return [
         *[agree(way, r.requires_grad, tracked(mode, requires)) for way, (r, mode, requires) in results.items()],
         agree("x after detach().add_(1)", shared, leaf(args.x).item() + 1, how="torch"),
@@ -195,10 +184,9 @@ def show_other_ways(args):
     ]
 
 
-# no_grad in training: the update step. After y = x * 2; y.backward(), x -= lr * x.grad runs under no_grad:
-# it is no part of any loss, and x stays a leaf. Outside no_grad the same line raises, and x = x - lr * x.grad
-# runs but makes a new x, made by an operation: no longer a leaf, so its .grad stays None after the next
-# backward(). Each step below runs with grad mode on, as training does, whatever its caller's mode.
+# no_grad in training: the update step. After y = x * 2; y.backward(), x -= lr * x.grad runs under no_grad: no
+# part of any loss, and x stays a leaf. Outside no_grad the same line raises, and x = x - lr * x.grad makes a new
+# x, made by an operation: no leaf, its .grad None after the next backward(). Each step runs with grad mode on.
 LR = 0.1  # the learning rate of the update steps
 
 
@@ -214,8 +202,7 @@ def update_under_no_grad(x=2.0, lr=0.1, device="cpu"):
 
 @torch.enable_grad()
 def update_in_place_recorded(x=2.0, lr=0.1, device="cpu"):
-    """The same update with grad mode on: raises RuntimeError, since autograd would have to record an
-    in-place change to a leaf that requires grad."""
+    """The same update with grad mode on: raises RuntimeError, an in-place change to a leaf that requires grad."""
     lr, x = real_number("lr", lr), leaf(x, device)
     (x * 2).backward()
     x -= lr * x.grad
@@ -237,11 +224,7 @@ def show_update(args, lr=LR):
     stepped, still_leaf, still_requires = update_under_no_grad(x, lr, device)
     print(f"the update step of training, after y = x * 2; y.backward() (dy/dx = 2), lr = {lr:g}:")
     print(f"  under no_grad, x -= lr * x.grad: x = {stepped:g}, is_leaf={still_leaf}, requires_grad={still_requires}")
-    try:
-        update_in_place_recorded(x, lr, device)
-        print("  outside no_grad, x -= lr * x.grad ran")
-    except RuntimeError as error:
-        print(f"  outside no_grad, x -= lr * x.grad raises RuntimeError: {error}")
+    print(f"  outside no_grad, x -= lr * x.grad {raised(update_in_place_recorded, x, lr, device)}")
     assigned, new_is_leaf, new_grad, warning, behind = update_by_assignment(x, lr, device)
     print(f"  outside no_grad, x = x - lr * x.grad runs (x = {assigned:g}), but the new x is_leaf={new_is_leaf}:")
     print(f"  after the next backward(), x.grad = {new_grad} (reading it warns: {str(warning).split('. ')[0]}.)")
@@ -254,35 +237,24 @@ def show_update(args, lr=LR):
     ]
 
 
-# A parameter that should not train (fine-tuning a model, say) is frozen with w.requires_grad_(False): no
-# gradient reaches it. Frozen before any backward(), w.grad stays None and an optimizer leaves w alone. Frozen
-# later, after zero_grad(set_to_none=False), w.grad is zeros, not None: an optimizer with weight decay (or
-# momentum) still moves w. What holds then: set w.grad = None, or leave w out of the optimizer.
+# A parameter that should not train (fine-tuning a model, say) is frozen with w.requires_grad_(False): no gradient
+# reaches it. Frozen before any backward(), w.grad stays None and an optimizer leaves w alone. Frozen later, after
+# zero_grad(set_to_none=False), w.grad is zeros, not None, and an optimizer with weight decay (or momentum) still
+# moves w: then set w.grad = None, or leave w out of the optimizer.
 
 DATA, TARGET, WEIGHT_DECAY = 3.0, 1.0, 0.1  # the frozen-parameter model's one example, and the decay
 
 
-def sgd_step(parameters, lr, weight_decay=0.0):
-    """One step of torch.optim.SGD (without momentum), by hand: each parameter with a .grad moves by
-    lr * (its .grad + weight_decay * itself); one whose .grad is None is left alone (the tests prove it)."""
-    with torch.no_grad():
-        for p in parameters:
-            if p.grad is not None:
-                p -= lr * (p.grad + weight_decay * p)
-
-
 @torch.enable_grad()
 def frozen_parameter(x=2.0, lr=0.1, device="cpu", weight_decay=0.0, stale=False, to_none=False):
-    """A model prediction = w * DATA + b (w = x, b = 0.5), loss = (prediction - TARGET)**2, with w frozen by
-    w.requires_grad_(False) before a backward() and one sgd_step of both. stale: frozen only after a first step
-    and zero_grad(set_to_none=False); to_none: then w.grad = None too. Returns {name: (its .grad before the
-    step, its value before, its value after)}."""
+    """loss = (w * DATA + b - TARGET)**2 (w = x, b = 0.5), w frozen by w.requires_grad_(False) before a backward()
+    and one sgd_step of both; stale: frozen only after a first step and zero_grad(set_to_none=False); to_none:
+    then w.grad = None too. Returns {name: (its .grad before the step, its value before, its value after)}."""
     lr, w, b = real_number("lr", lr), leaf(x, device), leaf(0.5, device, "b")
     if stale:
         ((w * DATA + b - TARGET) ** 2).backward()
         sgd_step((w, b), lr, weight_decay)
-        for p in (w, b):
-            p.grad.zero_()  # what optimizer.zero_grad(set_to_none=False) does
+        w.grad.zero_(), b.grad.zero_()  # what optimizer.zero_grad(set_to_none=False) does
     w.requires_grad_(False)  # frozen: autograd records nothing that would reach w
     if to_none:
         w.grad = None
@@ -300,9 +272,7 @@ def show_frozen(args, lr=LR, decay=WEIGHT_DECAY):
     b_by_hand = b_before - lr * b_grad_by_hand
     print(f"frozen: loss = (w * {DATA:g} + b - {TARGET:g})**2 with w.requires_grad_(False) before the forward pass")
     print(f"  w.grad = {w_grad}, w stays {w_after:g}; b.grad = {b_grad:g}, b goes {b_before:g} -> {b_after:g}")
-    print(
-        f"  by hand: dloss/db = 2*(w*{DATA:g} + b - {TARGET:g}) = {b_grad_by_hand:g}, b - lr*dloss/db = {b_by_hand:g}"
-    )
+    print(f"  by hand: dloss/db = 2*(w*{DATA:g} + b - {TARGET:g}) = {b_grad_by_hand:g}, b - lr*(it) = {b_by_hand:g}")
     stale_grad, stale_before, stale_after = frozen_parameter(x, lr, device, decay, stale=True)["w"]
     _, kept, kept_after = frozen_parameter(x, lr, device, decay, stale=True, to_none=True)["w"]
     print(f"  frozen after a step and zero_grad(set_to_none=False): w.grad = {stale_grad:g}, not None, and a step")
@@ -319,10 +289,8 @@ def show_frozen(args, lr=LR, decay=WEIGHT_DECAY):
 
 def main(argv=None):
     args = options(__doc__, x=2.0).parse_args(argv)
-    return run_lesson(
-        "Example 4, disabling gradients", the_plan, args,
-        show_hand_check, show_what_no_grad_leaves_alone, show_other_ways, show_update, show_frozen,
-    )  # fmt: skip
+    sections = show_hand_check, show_what_no_grad_leaves_alone, show_other_ways, show_update, show_frozen
+    return run_lesson("Example 4, disabling gradients", the_plan, args, *sections)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,5 @@
-"""Backward graphs, for example 5: drawn as a text tree or a picture (Mermaid, Graphviz DOT), and walked.
-
-walk() is backward()'s traversal written in Python: from the output's grad_fn, each node runs once every
-path into it has delivered its gradient, gradients meeting at an input add up, and each leaf collects what
-reaches it. What each node computes is given to it as step(node, gradients in): by default PyTorch's own
-node, called from Python; example 5 passes its rules worked by hand.
+"""Backward graphs, for example 5: drawn as a text tree or a picture (Mermaid, Graphviz DOT), and walked by
+walk(), backward()'s traversal written in Python, each node's step by PyTorch's node or by a rule given to it.
 """
 
 import collections
@@ -16,17 +12,12 @@ GRAPH_STYLES = ("text", "mermaid", "dot")
 
 
 def backward_graph(tensor, names=None, style="text"):
-    """The backward graph under tensor: an indented text tree, root first, one node a line (style "text"),
-    or a picture: a Mermaid flowchart ("mermaid", which GitHub draws from a ```mermaid block) or Graphviz
-    DOT ("dot"). Leaves are named from names ({"x": x, ...}) where given, else by their shape.
-
-    In a picture each node and each leaf is one box, arrows run the way the gradient flows, and an input
-    that does not require grad is a dashed box. A box shows the value of its tensor where it is known (the
-    tensor itself, a leaf, or a tensor in names) and the gradient that flows into it, computed by walk()
-    where it can walk the graph, else read from a leaf's .grad after backward(); each arrow shows the
-    gradient it carries. A tensor with no graph under it (a leaf) is a picture of one box, and a line of
-    text saying so.
-    """
+    """The backward graph under tensor: an indented text tree, root first, one node a line (style "text"), or a
+    picture: a Mermaid flowchart ("mermaid", which GitHub draws) or Graphviz DOT ("dot"), one box for each node
+    and leaf, arrows the way the gradient flows, a dashed box for an input that does not require grad. A box
+    shows its tensor's value where known (the tensor, a leaf, a tensor in names) and the gradient into it (by
+    walk(), else a leaf's .grad); an arrow, the gradient it carries. Leaves are named from names ({"x": x}),
+    else by their shape; a tensor with no graph under it is one box, or a line saying so."""
     if style not in GRAPH_STYLES:
         raise ValueError(f"style must be one of {', '.join(GRAPH_STYLES)}, got {style!r}")
     names = names or {}
@@ -53,18 +44,12 @@ def backward_graph(tensor, names=None, style="text"):
 
 # The walk: backward()'s traversal, in Python
 def walk(output, on_step=None, step=None):
-    """Return {leaf: d(output)/d(leaf)} for every leaf under output that requires grad, without backward().
-
-    Keeps backward()'s rule (its order may differ where two nodes are ready at once): a node runs once every
-    path into it has delivered its gradient, and gradients meeting at an input add up. step(node, gradients
-    in) gives a node's gradients for its inputs (default: call_node, PyTorch's node itself). .grad is never
-    touched. on_step(node, gradients in, gradients out), if given, sees each node as it runs.
-
-    It walks graphs of dense tensors whose nodes can be called from Python: those of PyTorch's operations that
-    have a derivative, and Functions written in Python. Anything else raises ValueError: a sparse gradient (an
-    embedding with sparse=True), reentrant checkpointing (its node runs backward() itself), a node with no
-    backward to call, or one that fails when called (its saved tensors freed, say).
-    """
+    """{leaf: d(output)/d(leaf)} for every leaf under output that requires grad, without backward(), by its rule:
+    a node runs once every path into it has delivered its gradient (the order may differ where two are ready),
+    and gradients meeting at an input add up. step(node, gradients in) gives a node's gradients for its inputs
+    (default: call_node, PyTorch's node); .grad is never touched; on_step(node, in, out) sees each node run.
+    It walks dense graphs whose nodes Python can call; ValueError for anything else: a sparse gradient,
+    reentrant checkpointing (its node runs backward() itself), a node with no backward or one that fails."""
     if output.grad_fn is None:
         raise ValueError("output has no grad_fn: autograd recorded no graph under it")
     if output.numel() != 1:
@@ -114,13 +99,10 @@ def edges_into(output):
 
 def input_shapes(node):
     """The shape of each gradient node takes, one per output of its operation; None where torch does not say.
-
-    Node._input_metadata is private: torch.autograd's own Python code reads it. Found on 2.7.1, 2.11.0,
-    2.13.0 and 2.15.0; 2.0.1 and 2.3.1 lack it (checked). There walk() counts a node's gradients by the edges
-    into it and sums a broadcast gradient back at its leaf. That walks this lesson's graphs and its tests'
-    (broadcasting, several outputs of one node, Functions written in Python) as on later releases; a graph
-    that leaves the last output of an operation unused is refused: the node counts its gradients itself.
-    """
+    Node._input_metadata is private (torch.autograd's own Python reads it): found on 2.7.1 to 2.15.0, not on
+    2.0.1 and 2.3.1 (checked). There walk() counts a node's gradients by the edges into it and sums a broadcast
+    gradient at its leaf, which walks the lesson's and the tests' graphs; one that leaves the last output of an
+    operation unused is refused (the node counts its gradients itself)."""
     if hasattr(node, "variable"):  # AccumulateGrad takes one gradient, of its leaf's shape
         return [node.variable.shape]
     metadata = getattr(node, "_input_metadata", None)
@@ -208,10 +190,8 @@ def arrows(ids, boxes, sent):
             if child is None:
                 child_id = f"c{len(boxes) - len(ids)}"
                 boxes.append((child_id, ["no grad: a constant or data"], True))
-            grad = sent.get((node, i))
-            edges.append(
-                (node_id, child_id if child is None else ids[child], "" if grad is None else tensor_text(grad))
-            )
+            grad = "" if sent.get((node, i)) is None else tensor_text(sent[node, i])
+            edges.append((node_id, child_id if child is None else ids[child], grad))
     return edges
 
 

@@ -1,11 +1,8 @@
 """The expression language of --expr and --mine: numbers, the script's variables (x; a and b in example 2),
-+ - * / **, parentheses and a few functions.
-
-The text is read by the small parser below, never run as Python, into one tree: ("x",) for a variable,
-("number", its text), ("-", a), (operator, a, b) or (function, a). The tree is then built as many ways as
-the lesson needs: as torch operations, which autograd differentiates; as a sympy formula, which sympy
-differentiates by the rules of calculus; in plain floats, for the central difference; and in mpmath's
-60-digit numbers, where a question must not be decided by rounding.
++ - * / **, parentheses and a few functions. The text is read by the small parser below, never run as Python,
+into one tree: ("x",) for a variable, ("number", its text), ("-", a), (operator, a, b) or (function, a). The
+tree is then built as the lesson needs: torch operations for autograd, a sympy formula for the rules of
+calculus, plain floats for the central difference, mpmath's 60-digit numbers where rounding must not decide.
 """
 
 import math
@@ -19,9 +16,8 @@ FUNCTIONS = ("sin", "cos", "tan", "exp", "log", "sqrt", "tanh", "sigmoid", "abs"
 
 
 def apply(module, function, u):
-    """function of the language applied to u from module (torch, math, sympy or mpmath), which name each alike,
-    but for abs (Python's, which each of them takes) and sigmoid (1/(1 + exp(-u)); in floats, a form that does
-    not overflow)."""
+    """function applied to u from module (torch, math, sympy or mpmath), which name each alike, but for abs
+    (Python's serves all) and sigmoid (1/(1 + exp(-u)); in floats, a form that does not overflow)."""
     if module is not torch and function in ("abs", "sigmoid"):
         if function == "abs":
             return abs(u)
@@ -122,14 +118,11 @@ def parse_atom(tokens, depth):
     if depth >= DEEPEST:
         raise ValueError(f"parentheses are nested deeper than {DEEPEST}")
     arguments, rest = [], rest if token == "(" else rest[1:]
-    while True:  # arguments separated by commas, counted to name a wrong count
-        argument, rest = parse_sum(rest, depth + 1)
+    while not arguments or rest[0][1] == ",":  # arguments separated by commas, counted to name a wrong count
+        argument, rest = parse_sum(rest[1:] if arguments else rest, depth + 1)
         arguments.append(argument)
         if not rest or rest[0][1] not in (",", ")"):
             raise ValueError(f"a ( at character {where} is not closed by )")
-        if rest[0][1] == ")":
-            break
-        rest = rest[1:]
     if token == "(" and len(arguments) != 1:
         raise ValueError(f"a , at character {where} is not part of the language outside a function's ( )")
     if len(arguments) != 1:
@@ -137,16 +130,11 @@ def parse_atom(tokens, depth):
     return (arguments[0] if token == "(" else (token, arguments[0])), rest[1:]
 
 
-def is_variable(tree):
-    return len(tree) == 1
-
-
 def constant_value(tree):
-    """The value of a part without a variable, checked: ValueError where it is not a finite number, or has
-    an exponent too large to compute exactly (9**9**9**9), as the rules of calculus would. None for a part
-    with a variable."""
+    """The value of a part without a variable (None for one with): ValueError where it is not a finite number,
+    or its exponent is too large to compute exactly (9**9**9**9), as the rules of calculus would."""
     values = [constant_value(part) for part in tree[1:] if isinstance(part, tuple)]
-    if is_variable(tree) or None in values:
+    if len(tree) == 1 or None in values:
         return None
     if tree[0] == "**" and abs(values[1]) > LARGEST_EXPONENT:
         raise ValueError(f"{unparse(tree)} is too large to compute exactly: its exponent is beyond {LARGEST_EXPONENT}")
@@ -158,7 +146,7 @@ def constant_value(tree):
 
 def unparse(tree):
     """The tree written back as text, each operation in parentheses."""
-    if is_variable(tree) or tree[0] == "number":
+    if len(tree) == 1 or tree[0] == "number":
         return tree[-1]
     if tree[0] in FUNCTIONS:
         return f"{tree[0]}({unparse(tree[1])})"
@@ -176,7 +164,7 @@ def steps(tree):
 def build(tree, values, number, function, power=operator.pow):
     """The tree computed with values ({variable: its value}): each number made by number(its text), each
     function applied as function(name, u), each ** as power(base, exponent)."""
-    if is_variable(tree):
+    if len(tree) == 1:
         return values[tree[0]]
     if tree[0] == "number":
         return number(tree[1])

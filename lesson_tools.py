@@ -66,11 +66,9 @@ def as_float32(name, value):
 
 # Devices
 def device_count(kind):
-    """(how many devices of kind, such as "cuda" or "mps", this torch can use here; why none, if torch said).
-
-    Asked of kind's own module, which every release since 2.0 has: torch.accelerator is 2.6+, and on 2.7's
-    CUDA builds without an NVIDIA driver its device_count() raises. What torch warns or raises is the why.
-    """
+    """(how many devices of kind, "cuda" or "mps", this torch can use here; why none, if torch said). Asked of
+    kind's own module, which every release since 2.0 has: torch.accelerator is 2.6+, and on 2.7's CUDA builds
+    without an NVIDIA driver its device_count() raises. What torch warns or raises is the why."""
     module = torch.backends.mps if kind == "mps" else getattr(torch, kind, None)  # one Apple GPU at most
     if not hasattr(module, "is_available"):
         return 0, ""
@@ -163,17 +161,31 @@ def agree(label, value, by_hand, how="autograd", against="by hand"):
     return ok
 
 
-def exit_status(checks):
-    """0 when every check agreed, 1 when one did not: each script's exit status."""
-    return 0 if all(checks) else 1
-
-
 def run_lesson(title, plan, args, *sections):
     """A lesson script's run: its title, the plan's code and what it prints, then each section in turn, each
     printing its part and returning its checks (section(args), with args the options). The exit status."""
     print(f"{title}. The plan's code prints")
     plan()
-    return exit_status([ok for section in sections for ok in section(args)])
+    return 0 if all([ok for section in sections for ok in section(args)]) else 1  # 1: a check said DIFFER
+
+
+def raised(call, *args):
+    """What call(*args) says: "raises RuntimeError: " and PyTorch's message, or "ran" where it runs (where a
+    release of PyTorch lets it)."""
+    try:
+        call(*args)
+    except RuntimeError as error:
+        return f"raises RuntimeError: {error}"
+    return "ran"
+
+
+def sgd_step(parameters, lr, weight_decay=0.0):
+    """One step of torch.optim.SGD (without momentum), by hand, as examples 2 and 4 train: each parameter with a
+    .grad moves by lr * (its .grad + weight_decay * itself); one whose .grad is None is left alone."""
+    with torch.no_grad():  # the update is no part of any loss: nothing to record
+        for p in parameters:
+            if p.grad is not None:
+                p -= lr * (p.grad + weight_decay * p)
 
 
 def read_grad(tensor):

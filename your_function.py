@@ -1,12 +1,9 @@
-"""Your own function (--expr) and your own derivative (--mine), for examples 1 and 2.
-
---expr: the derivative of your expression three ways, side by side: by autograd (the expression built as
-torch operations, then backward()), by the rules of calculus (sympy, the way it is done by hand), and
-measured (the central difference, in plain floats). --mine: your hand-worked derivative judged against
-the rules' in general, not only at one point: sympy tries to reduce the difference to 0, and,
-independently, the two are compared in 60 digits at sample points spread over the derivative's domain.
+"""Your own function (--expr) and your own derivative (--mine), for examples 1 and 2. --expr: the derivative
+three ways, by autograd, by the rules of calculus (sympy, as by hand) and measured (the central difference).
+--mine: your derivative judged in general, by sympy and, independently, at points over its domain in 60 digits.
 """
 
+import functools
 import math
 import random
 import threading
@@ -14,7 +11,7 @@ import threading
 import torch
 
 from expressions import at_point, formula, parse_expression, plain, precise, steps, unparse, with_autograd
-from lesson_tools import agree, exit_status, leaf, real_number
+from lesson_tools import agree, leaf, real_number
 
 DIGITS = 60  # mpmath's working precision for the questions rounding must not decide
 SIMPLIFY_SECONDS = 3.0  # sympy's simplification is given this long, then the numeric comparison decides
@@ -30,7 +27,6 @@ def why_undefined(tree, values):
     for step in steps(tree):
         try:
             plain(step, values)
-            continue
         except ValueError as error:
             parts = [plain(part, values) for part in step[1:] if isinstance(part, tuple)]
             if step[0] == "/" and parts[1] == 0:
@@ -83,20 +79,24 @@ def no_derivative(tree, values, output="y"):
     return None
 
 
+def kink_steps(tree, values, evaluate=plain):
+    """Each step at a point where it has no derivative of its own: abs or sqrt of 0, 0 to a power (but to a
+    whole one of at least 1); with the values of its parts there, by evaluate (plain floats, or precise)."""
+    for step in (step for step in steps(tree) if step[0] in ("abs", "sqrt", "**")):
+        at = [evaluate(part, values) for part in step[1:]]
+        smooth = step[0] == "**" and not uses(step[2]) and at[1] >= 1 and float(at[1]).is_integer()
+        if at[0] == 0 and not smooth:
+            yield step, at
+
+
 def kinks(tree, values):
-    """[(step, autograd's local slopes there)] for each step at a point where it has no derivative of its own
-    (abs or sqrt of 0; 0 to a power, unless a whole one of at least 1), in an expression that has one as a
+    """[(step, autograd's local slopes there)] for each kink step, in an expression that has a derivative as a
     whole: what autograd took there, for each part of the step that depends on a variable."""
     found = []
-    for step in steps(tree):
-        parts = [part for part in step[1:] if isinstance(part, tuple)]
-        at = [plain(part, values) for part in parts]
-        smooth = step[0] == "**" and not uses(parts[1]) and at[1] >= 1 and float(at[1]).is_integer()
-        if step[0] in ("abs", "sqrt", "**") and at[0] == 0 and not smooth:
-            inputs = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in at]
-            function = torch.pow if step[0] == "**" else getattr(torch, step[0])
-            local = torch.autograd.grad(function(*inputs), inputs)
-            found.append((unparse(step), [g for part, g in zip(parts, local, strict=True) if uses(part)]))
+    for step, at in kink_steps(tree, values):
+        inputs = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in at]
+        local = torch.autograd.grad((torch.pow if step[0] == "**" else getattr(torch, step[0]))(*inputs), inputs)
+        found.append((unparse(step), [g for part, g in zip(step[1:], local, strict=True) if uses(part)]))
     return found
 
 
@@ -107,9 +107,8 @@ def uses(tree):
 
 # Three ways to the derivative
 def central_difference_of(tree, values, name):
-    """(slope, h): (y(x + h) - y(x - h)) / (2*h) along name, in plain floats. h is a rule of thumb, float64's
-    cube-root epsilon times max(1, |x|), not the best step for every y; it is made 10 times smaller while
-    x - h or x + h falls outside where y is defined."""
+    """(slope, h): (y(x + h) - y(x - h)) / (2*h) along name, in plain floats; h, float64's cube-root epsilon times
+    max(1, |x|), a rule of thumb, made 10 times smaller while x - h or x + h falls outside where y is defined."""
     h = 6.0554544523933395e-06 * max(1.0, abs(values[name]))
     for _ in range(12):
         try:
@@ -121,8 +120,8 @@ def central_difference_of(tree, values, name):
 
 
 def rules_at(rules, symbols, values, digits=30):
-    """The rules' formula evaluated at values, each x put in as a number of digits digits (quick, where
-    evalf(subs=...) is not); None where that is not a finite real number."""
+    """The rules' formula at values, put in as Floats of digits digits (quick, where evalf(subs=) is not); None
+    where that is not a finite real number."""
     import mpmath
     import sympy
 
@@ -133,40 +132,31 @@ def rules_at(rules, symbols, values, digits=30):
 
 
 def three_ways(expr, point, device="cpu", output="y"):
-    """The value of expr at point ({variable: value}, as float32 holds it) and, for each variable, its
-    derivative three ways: {"value": y, name: {"autograd", "symbolic", "numeric", "formula"}}. NoDerivative
-    where there is no finite derivative; "symbolic" or "autograd" is nan where that way fails at a point
-    where the derivative exists (a formula 0/0 there, autograd's 0*inf at a kink)."""
+    """expr's value at point ({variable: value}, as float32 holds it) and each derivative three ways: {"value": y,
+    name: {"autograd", "symbolic", "numeric", "formula"}}; NoDerivative where there is none. A way that fails
+    where the derivative exists is nan (a formula 0/0 there, autograd's 0*inf at a kink)."""
     import sympy  # for the rules only: torch depends on it, but the lesson's default run needs none of it
 
     tree = parse_expression(expr, tuple(point))
     leaves = {n: leaf(v, device, n) for n, v in point.items()}
     at = {n: t.item() for n, t in leaves.items()}  # the float32 values autograd works with; the others too
-    reason = no_derivative(tree, at, output)
-    if reason:
+    if reason := no_derivative(tree, at, output):
         raise NoDerivative(f"at {at_point(at)}, {reason}")
     symbols = {n: sympy.Symbol(n, real=True) for n in point}
-    exact = formula(tree, symbols)
-    y = with_autograd(tree, leaves)
+    exact, y = formula(tree, symbols), with_autograd(tree, leaves)
     y.backward()
     found = {"value": y.item()}
     for n, t in leaves.items():
         rules = sympy.diff(exact, symbols[n])
-        symbolic = rules_at(rules, symbols, at)
-        found[n] = {
-            "autograd": t.grad.item() if t.grad is not None else 0.0,  # None: the expression does not use n
-            "symbolic": math.nan if symbolic is None else float(symbolic),
-            "numeric": central_difference_of(tree, at, n)[0],
-            "formula": text_of(rules),
-        }
+        symbolic, autograd = rules_at(rules, symbols, at), t.grad.item() if t.grad is not None else 0.0  # None: unused
+        found[n] = {"autograd": autograd, "symbolic": math.nan if symbolic is None else float(symbolic)}
+        found[n] |= {"numeric": central_difference_of(tree, at, n)[0], "formula": text_of(rules)}
     ways = [(output, found["value"])] + [(f"autograd's d{output}/d{n}", found[n]["autograd"]) for n in point]
     overflow = [way for way, v in ways if math.isinf(v) or (way == output and math.isnan(v))]  # nan: 0*inf at a kink
     if overflow:
         verb = "is not a finite number" if len(overflow) == 1 else "are not finite numbers"
-        largest = torch.finfo(torch.float32).max
-        raise NoDerivative(
-            f"at {at_point(at)}, {' and '.join(overflow)} {verb} in float32, which holds at most {largest:.3g}"
-        )
+        largest = f"in float32, which holds at most {torch.finfo(torch.float32).max:.3g}"
+        raise NoDerivative(f"at {at_point(at)}, {' and '.join(overflow)} {verb} {largest}")
     return found
 
 
@@ -178,9 +168,8 @@ def text_of(rules):
 
 
 def derivatives(expr="x**2 + 3*x + 1", x=2.0, device="cpu"):
-    """dy/dx of the expression y at x (as float32 holds it) three ways: {"value": y, "autograd": from
-    backward(), "symbolic": the rules of calculus applied by sympy, then evaluated, "numeric": the central
-    difference, "formula": the rules' dy/dx as text}. NoDerivative where there is no finite one."""
+    """dy/dx of the expression y at x (as float32 holds it) three ways: {"value": y, "autograd", "symbolic": the
+    rules' (sympy's) evaluated, "numeric": the central difference, "formula": the rules' as text}, or NoDerivative."""
     found = three_ways(expr, {"x": real_number("x", x)}, device)
     return {"value": found["value"], **found["x"]}
 
@@ -188,15 +177,14 @@ def derivatives(expr="x**2 + 3*x + 1", x=2.0, device="cpu"):
 # Your own derivative, judged in general: at points spread over the derivative's domain, and by sympy
 NICE = (0.0, 0.5, 1.0, 2.0, 10.0)  # and their negatives: where a wrong answer is shown, if it is wrong there
 GRID = sorted({s * v for v in NICE for s in (1, -1)} | {
-    random.Random(3 + i).choice((-1, 1)) * round(10 ** random.Random(i).uniform(-3, 3), 6) for i in range(32)
+    random.Random(3 + i).choice((-1, 1)) * round(10 ** random.Random(i).uniform(-3, 3), 6) for i in range(24)
 })  # fmt: skip
 
 
 def sample_points(tree, rules, symbols, point, name):
-    """[(point, the rules' derivative there)] where the derivative along name is defined, spread over its
-    domain: along each variable through point (and through a second point, where there are two), at each value
-    of GRID where it is defined, just inside each edge of where it is, and between those where fewer than 20;
-    and the edges, [(variable, where)]. Points are {variable: mpmath number}."""
+    """[(point, the rules' derivative there)] where the derivative along name is defined, along each variable
+    through point (and a second point, for two variables): at GRID's values, just inside each edge, and between
+    those where fewer than 20; and the edges, [(variable, where)]. Points are {variable: mpmath number}."""
     import mpmath
 
     mpmath.mp.dps = DIGITS
@@ -214,7 +202,7 @@ def sample_points(tree, rules, symbols, point, name):
         for a, b in zip(ends, ends[1:], strict=False):
             if (line[a] is None) != (line[b] is None):  # an edge between a and b: bisect to it, then step inside
                 good, bad = (a, b) if line[b] is None else (b, a)
-                for _ in range(80):
+                for _ in range(56):  # to 1e-15 of it: the step inside is 1e-12
                     middle = (good + bad) / 2
                     good, bad = (middle, bad) if derivative(middle) is not None else (good, middle)
                 edges.append((varied, float(bad)))
@@ -225,13 +213,8 @@ def sample_points(tree, rules, symbols, point, name):
             gap = max(range(len(along) - 1), key=lambda i: along[i + 1] - along[i])
             along.insert(gap + 1, (along[gap] + along[gap + 1]) / 2)
         found += [({**base, varied: v}, line[v] if v in line else derivative(v)) for v in along]
-    return [(p, d) for p, d in found if not at_kink(tree, p) or not differ(*slopes(tree, p, name))], edges
-
-
-def at_kink(tree, values):
-    """Whether a step that may have a kink (abs, sqrt, a power) has its argument, or base, at 0 there: where
-    the two one-sided slopes must decide whether the derivative exists."""
-    return any(step[0] in ("abs", "sqrt", "**") and precise(step[1], values) == 0 for step in steps(tree))
+    kinked = [p for p, _ in found if any(kink_steps(tree, p, precise))]  # there the two slopes must decide
+    return [(p, d) for p, d in found if p not in kinked or not differ(*slopes(tree, p, name))], edges
 
 
 def differ(a, b, tolerance=1e-6, floor=1):
@@ -242,34 +225,43 @@ def differ(a, b, tolerance=1e-6, floor=1):
     return None in (a, b) or not mpmath.isfinite(a - b) or abs(a - b) > tolerance * max(floor, abs(a), abs(b))
 
 
-def simplified(difference):
-    """sympy.simplify(difference), or None where it takes longer than SIMPLIFY_SECONDS: it runs in a thread
-    of its own, which is left to finish in the background (as a daemon, it does not keep Python running)."""
+def simplified(difference, wrong):
+    """difference reduced by sympy within SIMPLIFY_SECONDS (else None; its daemon thread runs on unwaited): by
+    cancel(), quick and enough for most; else factored for reading where yours is wrong, or by simplify(), which
+    proves 0 where cancel() cannot (2**x against exp(x*log(2)))."""
     import sympy
 
-    result = [difference] if difference == 0 else []  # sympy's own evaluation found it 0 already
-    worker = threading.Thread(target=lambda: result.append(sympy.simplify(difference)), daemon=True)
-    if not result:
-        worker.start()
-        worker.join(SIMPLIFY_SECONDS)
+    def reduce():
+        reduced = sympy.cancel(difference)
+        result.append(reduced if reduced == 0 else sympy.factor(reduced) if wrong else sympy.simplify(difference))
+
+    result, worker = [], threading.Thread(target=reduce, daemon=True)
+    worker.start()
+    worker.join(SIMPLIFY_SECONDS)
     return result[0] if result else None
+
+
+@functools.lru_cache(maxsize=32)
+def derivative_and_domain(expr, point, name):
+    """(symbols, the rules' derivative of expr along name, sample_points, edges), once for every answer checked."""
+    import sympy
+
+    tree, point = parse_expression(expr, tuple(n for n, _ in point)), dict(point)
+    symbols = {n: sympy.Symbol(n, real=True) for n in point}
+    rules = sympy.diff(formula(tree, symbols), symbols[name])
+    return symbols, rules, *sample_points(tree, rules, symbols, point, name)
 
 
 def judge(expr, mine, point, name):
     """Whether mine (text) is the derivative of expr along name, in general. Returns {"right", "points": where
     it was compared, "edges", "wrong": [(point, yours or None, the derivative)], the readable first,
     "difference": yours - the derivative simplified, as text (None where sympy ran out of time), "rules"}."""
-    import sympy
-
-    variables = tuple(point)
-    tree, theirs = parse_expression(expr, variables), parse_expression(mine, variables)
-    symbols = {n: sympy.Symbol(n, real=True) for n in variables}
-    rules = sympy.diff(formula(tree, symbols), symbols[name])
-    points, edges = sample_points(tree, rules, symbols, point, name)
+    theirs = parse_expression(mine, tuple(point))
+    symbols, rules, points, edges = derivative_and_domain(expr, tuple(point.items()), name)
     readable = [({n: float(v) for n, v in p.items()}, precise(theirs, p), d) for p, d in points]
     wrong = [[p, y and float(y), float(d)] for p, y, d in readable if differ(y, d, 1e-20, 1e-30)]
     wrong.sort(key=lambda w: (any(abs(v) not in NICE for v in w[0].values()), max(map(abs, w[0].values()))))
-    difference = simplified(formula(theirs, symbols) - rules)  # last: where it runs on, sympy is used no more
+    difference = simplified(formula(theirs, symbols) - rules, wrong)  # last: where it runs on, sympy is used no more
     right = bool(points) and not wrong and (difference is None or difference == 0 or not difference.is_number)
     found = {"right": right, "points": [p for p, _, _ in readable], "edges": edges, "wrong": wrong}
     return {**found, "difference": None if difference is None else text_of(difference), "rules": text_of(rules)}
@@ -309,7 +301,7 @@ def show_three_ways(expr, point, device, output="y", example="Example 1"):
     for n in point:
         ok.append(agree(f"d{output}/d{n}", found[n]["autograd"], found[n]["symbolic"], against="rules"))
         ok.append(agree(f"d{output}/d{n}", found[n]["numeric"], found[n]["symbolic"], how="measured", against="rules"))
-    return exit_status(ok)
+    return 0 if all(ok) else 1
 
 
 def show_judgement(expr, mine, point, device, output="y", example="Example 1", answer=False):
@@ -329,39 +321,33 @@ def show_judgement(expr, mine, point, device, output="y", example="Example 1", a
             there = "not defined" if yours is None else f"{float(yours):.8g}"
             print(f"  at {at_point(at)}: yours {there}, autograd's {found[n]['autograd']:.8g}, ", end="")
             print(f"the rules' {found[n]['symbolic']:.8g}")
-        if not verdict["points"]:
-            print(f"  in general: no point found where {label} is defined and {DIGITS} digits reach: none to compare")
-        else:
-            print(
-                f"  in general, at {len(verdict['points'])} points where {label} is defined ({spread(verdict)}),",
-                end="",
-            )
-            print(f" in {DIGITS} digits:")
-        if verdict["wrong"]:
-            p, theirs, derivative = verdict["wrong"][0]
-            what = "is not defined" if theirs is None else f"is {float(theirs):.8g}"
-            print(f"  yours differs at {len(verdict['wrong'])} of them: at {at_point(p)}, yours {what}", end="")
-            print(f" where {label} is {float(derivative):.8g}")
-        elif verdict["points"]:
-            print(f"  yours equals {label} at every one")
-        if verdict["difference"] is None:
-            print(f"  sympy did not finish simplifying in {SIMPLIFY_SECONDS:g} s: the comparison at points decides")
-        else:
-            print(f"  by sympy: yours - {label} = {verdict['difference']}")
+        shown_in_general(verdict, label)
         if verdict["right"]:
             print(f"  right: yours is {label}" + ("" if verdict["difference"] == "0" else ", as the points decide"))
-        elif not verdict["points"]:
-            print(f"  undecided: no point to compare yours with {label} at")
-        else:
+        elif verdict["points"]:
             chance = f" (though right at {at_point(at)})" * bool(found and not differ(yours, found[n]["symbolic"]))
             print(f"  wrong{chance}: yours is not {label}" + ("" if answer else "; --answer shows it"))
-        if answer:
-            print(f"  the rules' {label} = {verdict['rules']}")
-    return exit_status(verdict["right"] for verdict in verdicts.values())
+        print(f"  the rules' {label} = {verdict['rules']}" * answer, end="\n" * answer)
+    return 0 if all(verdict["right"] for verdict in verdicts.values()) else 1
 
 
-def spread(verdict):
-    """Where the check in general looked: each variable's least and greatest value, and the edges found."""
-    points, edges = verdict["points"], verdict["edges"]
-    ranges = ", ".join(f"{n} from {min(p[n] for p in points):g} to {max(p[n] for p in points):g}" for n in points[0])
-    return ranges + ("; just inside the edge at " + ", ".join(f"{n} = {e:.6g}" for n, e in edges)) * bool(edges)
+def shown_in_general(verdict, label):
+    """Print what the check in general found: where it compared, where yours differs, sympy's difference."""
+    points, edges, wrong = verdict["points"], verdict["edges"], verdict["wrong"]
+    if not points:
+        print(f"  in general: no point where {label} is defined and {DIGITS} digits reach: undecided")
+    else:
+        where = ", ".join(f"{n} from {min(p[n] for p in points):g} to {max(p[n] for p in points):g}" for n in points[0])
+        where += ("; just inside the edge at " + ", ".join(f"{n} = {e:.6g}" for n, e in edges)) * bool(edges)
+        print(f"  in general, at {len(points)} points where {label} is defined ({where}), in {DIGITS} digits:")
+    if wrong:
+        p, theirs, derivative = wrong[0]
+        what = "is not defined" if theirs is None else f"is {theirs:.8g}"
+        print(f"  yours differs at {len(wrong)} of them: at {at_point(p)}, yours {what}", end=" ")
+        print(f"where {label} is {derivative:.8g}")
+    elif points:
+        print(f"  yours equals {label} at every one")
+    if verdict["difference"] is None:
+        print(f"  sympy did not finish simplifying in {SIMPLIFY_SECONDS:g} s: the comparison at points decides")
+    else:
+        print(f"  by sympy: yours - {label} = {verdict['difference']}")

@@ -1,6 +1,6 @@
-"""Does the suite notice a wrong lesson? Change one thing in one script at a time and run the suite.
+"""Does the suite notice a wrong lesson? Change one thing in one file at a time and run the suite.
 
-Each mutant makes one change to one script: an arithmetic operator or comparison swapped, a number
+Each mutant makes one change to one lesson script or one of the modules beside them: an arithmetic operator or comparison swapped, a number
 nudged by 1, True and False flipped, an `if` turned round, a grad-mode switch turned into its
 opposite (no_grad into enable_grad, ...), a statement dropped (a .backward(), a .zero_(), an
 assignment), a decorator or a `not` removed. The suite then runs against it in a scratch copy of the
@@ -9,8 +9,10 @@ each with the line it changed, so that a test can be added (or the mutant shown 
 
 It runs the suite hundreds of times, so it is not part of it:
 
-    python tests/mutants.py                      # every script
-    python tests/mutants.py 03_gradient_accumulation.py --jobs 2
+    python tests/mutants.py                      # every script and module
+    python tests/mutants.py 03_gradient_accumulation.py expressions.py --jobs 2
+
+The suite runs with its thorough tests (the full matrices of inputs and of --mine's judge), not the optim ones.
 """
 
 import argparse
@@ -110,7 +112,7 @@ def suite_passes(script, source, scratch):
     work = Path(tempfile.mkdtemp(dir=scratch))
     shutil.copytree(ROOT, work, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".venv", ".git", "__pycache__"))
     (work / script).write_text(source)
-    command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider"]
+    command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-m", "not optim"]
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     try:
         done = subprocess.run(command, cwd=work, env=env, capture_output=True, timeout=120)
@@ -123,12 +125,12 @@ def suite_passes(script, source, scratch):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("scripts", nargs="*", help="scripts to mutate (default: all five)")
+    parser.add_argument("scripts", nargs="*", help="files to mutate (default: the five scripts and the modules)")
     parser.add_argument(
         "--jobs", type=int, default=os.cpu_count() or 1, help="suites run at once (default: %(default)s)"
     )
     args = parser.parse_args()
-    scripts = args.scripts or sorted(p.name for p in ROOT.glob("0[1-5]_*.py"))
+    scripts = args.scripts or sorted(p.name for p in ROOT.glob("*.py") if p.name != "noxfile.py")
     with tempfile.TemporaryDirectory() as scratch:
         if not suite_passes(scripts[0], (ROOT / scripts[0]).read_text(), scratch):
             sys.exit("the suite fails on the scripts as they are: fix that first")

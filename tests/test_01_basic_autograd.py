@@ -59,7 +59,7 @@ def test_main_prints_the_plans_output_first_then_the_lesson_and_exits_0(run):
     assert (code, err) == (0, "")
     assert plan_output(out) == ["Example 1, basic autograd. The plan's code prints", "tensor([7.])"]
     assert "the same by hand, on cpu, at x = 2:\n" in out and "  y = 11, " in out
-    assert "at first x.grad = None\n" in out
+    assert "  x, a leaf: requires_grad=True, grad_fn=None, grad=None till backward()\n" in out
     assert "after y.backward(): x.grad = 7\n" in out
     assert "dy/dx = 2*x + 3 = 2*2 + 3 = 7\n" in out
     assert "(y(x + h) - y(x - h)) / (2*h) = (11.014004 - 10.986004) / 0.004 = 7\n" in out

@@ -235,7 +235,7 @@ def test_a_seed_that_is_not_a_whole_number_is_refused_naming_it(function, seed):
 
 @pytest.mark.parametrize("steps", [-1, 2.5])
 def test_a_number_of_steps_that_is_not_whole_is_refused(steps):
-    with pytest.raises(ValueError, match=r"^steps must be a whole number >= 0, got "):
+    with pytest.raises(ValueError, match=r"^steps must be a whole number from 0 to 1000000, got "):
         lesson.train_tutorial_model(steps)
 
 

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 import torch
-from conftest import ROOT, SCRIPTS
+from conftest import ROOT, SCRIPTS, script
 
 import expressions
 
@@ -49,8 +49,9 @@ def test_a_name_that_is_not_one_of_the_variables_is_refused_naming_the_variables
         expressions.parse_expression(text, variables)
 
 
+@pytest.mark.thorough  # the full matrix: -m thorough (CI runs it)
 @pytest.mark.parametrize("function", expressions.FUNCTIONS)
-@pytest.mark.parametrize("u", [-2.5, -0.3, 0.7, 1.9])
+@pytest.mark.parametrize("u", [-2.5, 0.7])
 def test_each_function_means_the_same_in_torch_floats_sympy_and_mpmath(function, u):
     import mpmath
     import sympy
@@ -100,19 +101,18 @@ BAD = {
 }
 
 
-@pytest.mark.parametrize("text", BAD, ids=lambda text: text[:24])
-def test_the_function_raises_value_error_naming_the_problem(text):
-    with pytest.raises(ValueError, match=re.escape(BAD[text])):
-        expressions.parse_expression(text)
+DEFAULT_RUN = ("y", "x.__class__", "__import__('this')", "9**9**9**9", "x * 1e-999999999")  # the rest: -m thorough
 
 
 @pytest.mark.parametrize(
     ("number", "text"),
-    [("01", text) for text in BAD] + [("05", text) for text in ("y", "x.__class__", "__import__('this')")],
+    [pytest.param("01", text, marks=[pytest.mark.thorough] * (text not in DEFAULT_RUN)) for text in BAD]
+    + [("05", text) for text in DEFAULT_RUN],
     ids=str,
 )
 def test_main_exits_2_with_one_line_writing_and_importing_nothing(run, empty, monkeypatch, number, text):
     monkeypatch.chdir(empty)  # where open('f') would write
+    script(number)  # imported before: what the run imports is what is counted
     modules = set(sys.modules)
     code, out, err = run(number, f"--expr={text}")
     assert (code, out) == (2, "")
