@@ -1,11 +1,12 @@
 """Does the suite notice a wrong lesson? Change one thing in one file at a time and run the suite.
 
-Each mutant makes one change to one lesson script or one of the modules beside them: an arithmetic operator or comparison swapped, a number
-nudged by 1, True and False flipped, an `if` turned round, a grad-mode switch turned into its
-opposite (no_grad into enable_grad, ...), a statement dropped (a .backward(), a .zero_(), an
-assignment), a decorator or a `not` removed. The suite then runs against it in a scratch copy of the
-project. A mutant the suite passes is a change to the lesson that no test notices: the report lists
-each with the line it changed, so that a test can be added (or the mutant shown to change nothing).
+Each mutant makes one change to one lesson script or one of the modules beside them: an arithmetic
+operator or comparison swapped, a number nudged by 1, True and False flipped, an `if` turned round, a
+grad-mode switch turned into its opposite (no_grad into enable_grad, ...), a statement dropped (a
+.backward(), a .zero_(), an assignment), a decorator or a `not` removed. The suite then runs against it
+in a scratch copy of the project. A mutant the suite passes is a change to the lesson that no test
+notices: the report lists each with the line it changed, so that a test can be added (or the mutant
+shown to change nothing).
 
 It runs the suite hundreds of times, so it is not part of it:
 
