@@ -1,7 +1,8 @@
 """Example 1, basic autograd: PyTorch's derivative of y = x**2 + 3*x + 1 beside the one worked by hand.
 
-A tensor made with requires_grad=True is a leaf that autograd watches: every differentiable operation on
-it is recorded in a graph, and y.backward() walks that graph from y back to x and adds dy/dx into x.grad.
+A tensor made with requires_grad=True is a leaf that autograd watches: while grad mode is on (example 4 turns
+it off), every differentiable operation on it is recorded in a graph, and y.backward() walks that graph from
+y back to x and adds dy/dx into x.grad.
 By hand, the power rule and the sum rule give
 
     dy/dx = 2*x + 3                 at x = 2:  2*2 + 3 = 7
@@ -58,13 +59,12 @@ def show_hand_check(args):
 # about dy/dx * dx (from x = 2 to 2.001, by about 0.007); for a polynomial of degree 2 the central
 # difference is exact, up to rounding.
 def central_difference(x=2.0, h=None):
-    """Return (slope, h, y(x + h), y(x - h)): the slope (y(x + h) - y(x - h)) / (2*h) measured without autograd,
-    in float64, since the subtraction cancels most digits; h defaults to 1e-3 * max(1, |x|)."""
+    """(slope, h, y(x + h), y(x - h)): (y(x + h) - y(x - h)) / (2*h) in float64; h = 1e-3 * max(1, |x|) by default."""
     x = real_number("x", x)
     h = 1e-3 * max(1.0, abs(x)) if h is None else real_number("h", h)
     if not h > 0:
         raise ValueError(f"h must be positive, got {h!r}")
-    above, below = polynomial(torch.tensor([x + h, x - h], dtype=torch.float64)).tolist()
+    above, below = polynomial(torch.tensor([x + h, x - h], dtype=torch.float64)).tolist()  # float64: y(x±h) cancel
     return (above - below) / (2 * h), h, above, below
 
 
@@ -161,7 +161,9 @@ def main(argv=None):
         help="the weights ys.backward(v) and cs.backward(v) give the three outputs",
     )  # fmt: skip
     parser.add_argument("--expr", type=checked(expression), help=f"your own y instead: an expression with {language()}")
-    parser.add_argument("--mine", type=checked(expression), help="your own dy/dx of y (or of --expr), checked")
+    parser.add_argument(
+        "--mine", type=checked(expression), metavar="DYDX", help="your own dy/dx of y (or of --expr), checked"
+    )
     parser.add_argument("--answer", action="store_true", help="with --mine: show the rules' dy/dx too")
     args = parser.parse_args(argv)
     try:  # your own: the rules may refuse a part too long to compute exactly, bad input as when parsed

@@ -133,8 +133,7 @@ def show_second_derivative(args):
 # and b (3), z = x @ w + b, loss = binary_cross_entropy_with_logits(z, y), the mean over the 3 outputs of
 # log(1 + exp(z)) - y*z. By hand: dloss/dz = (sigmoid(z) - y)/3 = dloss/db, dloss/dw[i][j] = x[i] * dloss/dz[j].
 def tutorial_tensors(seed=0, device="cpu"):
-    """(x, y, w, b) of the tutorial's model: x = ones(5), y = zeros(3), and the leaves w (5, 3) and b (3)
-    drawn by torch.randn from seed, the same numbers on every device."""
+    """(x, y, w, b) of the tutorial's model: x = ones(5), y = zeros(3), w (5, 3) and b (3) by torch.randn from seed."""
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise TypeError(f"seed must be an int, got {seed!r}")
     if seed < 0:
@@ -183,14 +182,14 @@ def show_tutorial_model(args):
     ]
 
 
-# Training it: the update w -= lr * w.grad, b -= lr * b.grad under no_grad, as torch.optim.SGD does it (without
-# momentum; the tests prove it). With x = ones(5) and every target 0, one step takes each z[j] to z[j] - lr *
-# (sigmoid(z[j])/3) * (5 + 1) = z[j] - 2*lr*sigmoid(z[j]) (tested too): lower, whatever lr > 0, and the loss, which
-# rises with each z[j], falls at any learning rate, 50 below. A rate too large overshoots where the slope changes
-# sign along the step: with targets between 0 and 1 here, in example 3's descent with lr > 1.
+# Training it: w -= lr * w.grad, b -= lr * b.grad under no_grad, as torch.optim.SGD does it (without momentum; the
+# tests prove it). With x = ones(5) and every target 0, a step takes each z[j] to z[j] - lr * (sigmoid(z[j])/3) *
+# (5 + 1) = z[j] - 2*lr*sigmoid(z[j]) (tested): lower for any lr > 0, so the loss, rising with each z[j], falls at
+# any rate, 50 below (in exact arithmetic; in float32 a step too small to change z changes nothing). Too large a
+# rate overshoots where the slope changes sign along the step: with targets between 0 and 1; in example 3's
+# descent, x passes the minimum for lr > 0.5, and y rises for lr > 1.
 def train_tutorial_model(steps=5, lr=0.5, seed=0, device="cpu"):
-    """Train the tutorial's model from seed by hand-written gradient descent. Returns the loss before each
-    of the steps updates and after the last: steps + 1 values."""
+    """Train the tutorial's model from seed by hand-written descent: the loss before each step and after the last."""
     steps, lr = whole_number("steps", steps, 0, 10**6), real_number("lr", lr)
     x, y, w, b = tutorial_tensors(seed, device)
     losses = []
@@ -224,15 +223,16 @@ def show_training(args):
         print(f"  lr = {lr:g}: loss {' -> '.join(f'{v:.4f}' for v in losses)}")
         print(f"  {'by hand:':>{len(f'lr = {lr:g}:')}} loss {' -> '.join(f'{v:.4f}' for v in by_hand)}")
         falls = all(after < before for before, after in zip(losses, losses[1:], strict=False))
-        checks.append(agree(f"lr {lr:g}: loss, {steps} steps on", losses[-1], by_hand[-1], how="training"))
+        last = [round(v, 6) for v in (losses[-1], by_hand[-1])]  # float32's sums: the 7th digit differs by release
+        checks.append(agree(f"lr {lr:g}: loss, {steps} steps on", *last, how="training"))
         checks.append(agree(f"lr {lr:g}: the loss falls", falls, True, how="training"))
     return checks
 
 
 # Your own c of a and b (--expr), and your own partial derivatives of it (--mine-a, --mine-b)
 def partial_derivatives(expr="a**2 * b", a=2.0, b=3.0, device="cpu"):
-    """dc/da and dc/db of the expression c at a and b three ways, as 01's derivatives: {"value": c, "a": {...},
-    "b": {...}}, each {"autograd", "symbolic", "numeric", "formula"}. NoDerivative where there is none."""
+    """dc/da and dc/db of c at a and b three ways, as 01's derivatives: {"value": c, "a": {"autograd", "symbolic",
+    "numeric", "formula"}, "b": {...}}; NoDerivative where there is none."""
     return three_ways(expr, {"a": real_number("a", a), "b": real_number("b", b)}, device, output="c")
 
 
@@ -240,8 +240,8 @@ def main(argv=None):
     parser = options(__doc__, a=2.0, b=3.0)
     own = checked(lambda text: expression(text, ("a", "b")))
     parser.add_argument("--expr", type=own, help=f"your own c instead: an expression with {language(('a', 'b'))}")
-    parser.add_argument("--mine-a", type=own, help="your own dc/da of c (or of --expr), checked")
-    parser.add_argument("--mine-b", type=own, help="your own dc/db, checked")
+    parser.add_argument("--mine-a", type=own, metavar="DCDA", help="your own dc/da of c (or of --expr), checked")
+    parser.add_argument("--mine-b", type=own, metavar="DCDB", help="your own dc/db, checked")
     parser.add_argument("--answer", action="store_true", help="with --mine-a or --mine-b: show the rules' too")
     args = parser.parse_args(argv)
     point, mine = {"a": args.a, "b": args.b}, {"a": args.mine_a, "b": args.mine_b}

@@ -24,9 +24,8 @@ from lesson_tools import run_lesson, shown, usable_device, whole_number
 
 
 def the_plan(retain_graph=False):
-    """The lesson plan's code for this example, as the plan writes it. It fails at the second y.backward(): the
-    first frees the values the graph saved for the backward pass. The one change that makes it run is
-    retain_graph=True on the calls that another follows, which keeps them (as the official tutorial does)."""
+    """The lesson plan's code, as the plan writes it: it fails at the second y.backward(), as the first frees what the
+    graph saved. The one change that runs it: retain_graph=True on calls another follows (as the tutorial does)."""
     x = torch.tensor([2.0], requires_grad=True)
     y = x**2 + 3*x + 1  # fmt: skip
     y.backward(retain_graph=retain_graph)
@@ -58,7 +57,7 @@ def gradient_accumulation(x=2.0, device="cpu"):
     seen.append(x.grad.item())
     y.backward(retain_graph=True)  # no zeroing in between, so this dy/dx is added to the last
     seen.append(x.grad.item())
-    x.grad.zero_()  # zeros, in place; optimizer.zero_grad(set_to_none=False) does this to every parameter
+    x.grad.zero_()  # zeros, in place: optimizer.zero_grad(set_to_none=False) does it to each parameter's .grad
     y.backward()  # the last call may free the graph
     seen.append(x.grad.item())
     return seen
@@ -149,12 +148,11 @@ def show_batch(args):
 
 
 # Two ways to reset. x.grad.zero_() writes zeros into the same tensor, and the next backward() adds into it in
-# place, as it adds a dense gradient whenever it records no graph of its own (with create_graph=True, into a new
+# place, as it adds into an ordinary dense .grad whenever it records no graph of its own (with create_graph=True, a new
 # tensor). x.grad = None drops the tensor; the next backward() makes a new one. optimizer.zero_grad() does that by
 # default since PyTorch 2.0: nothing to write, and None tells "no gradient yet" apart from a gradient of 0.
 def two_resets(x=2.0, device="cpu"):
-    """Reset x.grad both ways, each followed by a backward(). Returns x.grad after zero_(), after the next
-    backward() and whether that reused the same tensor; whether x.grad is None after = None, and after the next."""
+    """x.grad after zero_(), after the next backward(), and whether it is the same tensor; then after = None."""
     x = leaf(x, device)
     polynomial(x).backward()
     kept = x.grad

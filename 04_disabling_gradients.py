@@ -210,8 +210,7 @@ def update_in_place_recorded(x=2.0, lr=0.1, device="cpu"):
 
 @torch.enable_grad()
 def update_by_assignment(x=2.0, lr=0.1, device="cpu"):
-    """x = x - lr * x.grad with grad mode on, then y = x * 2 and y.backward() again. Returns (the new x's
-    value, its is_leaf, its .grad as read, the warning reading it gave, the .grad of the leaf behind it)."""
+    """x = x - lr * x.grad recorded, then (x * 2).backward(): (x, x.is_leaf, x.grad, its warning, the old leaf's)."""
     lr, first = real_number("lr", lr), leaf(x, device)
     (first * 2).backward()
     x = first - lr * first.grad  # recorded: the new x is made by an operation
@@ -247,9 +246,8 @@ DATA, TARGET, WEIGHT_DECAY = 3.0, 1.0, 0.1  # the frozen-parameter model's one e
 
 @torch.enable_grad()
 def frozen_parameter(x=2.0, lr=0.1, device="cpu", weight_decay=0.0, stale=False, to_none=False):
-    """loss = (w * DATA + b - TARGET)**2 (w = x, b = 0.5), w frozen by w.requires_grad_(False) before a backward()
-    and one sgd_step of both; stale: frozen only after a first step and zero_grad(set_to_none=False); to_none:
-    then w.grad = None too. Returns {name: (its .grad before the step, its value before, its value after)}."""
+    """loss = (w * DATA + b - TARGET)**2 (w = x, b = 0.5), w frozen before a backward() and one sgd_step of both;
+    stale: frozen after a step and zero_grad(set_to_none=False); to_none: w.grad = None too. {n: (grad, old, new)}"""
     lr, w, b = real_number("lr", lr), leaf(x, device), leaf(0.5, device, "b")
     if stale:
         ((w * DATA + b - TARGET) ** 2).backward()

@@ -42,8 +42,7 @@ def grad_fn_demo(x=2.0, device="cpu"):
 
 
 def recorded_steps(x=2.0, device="cpu"):
-    """{name: tensor}: x, each intermediate result of y = ((x**2) + (3*x)) + 1 as autograd records it, and y.
-    The same graph as grad_fn_demo's y, with each step named: as names, backward_graph shows their values."""
+    """{name: tensor}: x, each step of y = ((x**2) + (3*x)) + 1 as autograd records it, and y."""
     x = leaf(x, device)
     squared, tripled = x**2, 3 * x
     summed = squared + tripled
@@ -68,7 +67,7 @@ def times(g, t):
 
 
 HAND_RULES = {  # node: (what it does to the gradient g that reaches it, the gradient for each of its inputs)
-    "AddBackward0": ("passes g to both inputs", lambda n, g: (g, g * n._saved_alpha)),
+    "AddBackward0": ("passes g to both inputs (times alpha, 1 here)", lambda n, g: (g, g * n._saved_alpha)),
     "MulBackward0": ("times the other factor", lambda n, g: (times(g, n._saved_other), times(g, n._saved_self))),
     "DivBackward0": (
         "a/b: g/b, -g*a/b**2",
@@ -98,8 +97,7 @@ call_by_hand = call_node  # the name this script gave PyTorch's node, called fro
 
 
 def chain_rule_by_hand(output, on_step=None):
-    """Return {leaf: d(output)/d(leaf)} for every leaf under output that requires grad, without backward():
-    backward_graphs.walk, each node's step by its hand rule where it has one, else by PyTorch's node."""
+    """{leaf: d(output)/d(leaf)} without backward(): walk(), each step by its hand rule, else by PyTorch's node."""
     return walk(output, on_step, lambda node, grads_in: by_hand(node, grads_in) or call_node(node, grads_in))
 
 
@@ -144,8 +142,8 @@ def show_walk(args):
 # Leaves. By PyTorch's definition every tensor that does not require grad is a leaf (z = x * 3 under no_grad,
 # x.detach()), and one that does is a leaf when no recorded operation made it, as x. backward() fills .grad for
 # leaves that require grad, and for other tensors only where retain_grad() came before it. A tensor made by an
-# operation from a leaf is no leaf, even one meant as a parameter: torch.rand(3, requires_grad=True) * 1, or such a
-# leaf moved with .to("cuda"); its .grad stays None.
+# operation (grad mode on) from a leaf that requires grad is no leaf, even one meant as a parameter: w * 1, or w
+# moved to another device with .to("cuda"); its .grad stays None.
 def leaves_by_definition(x=2.0, device="cpu"):
     """{a tensor made from x: (its requires_grad, its grad_fn's class name, its is_leaf)}."""
     x, y = grad_fn_demo(x, device)
@@ -162,8 +160,7 @@ def leaf_by_definition(requires_grad, grad_fn):
 
 
 def non_leaf_gradient(x=2.0, device="cpu"):
-    """After y.backward(): x.grad, y.grad as read and the warning reading it gave; then y.grad had
-    y.retain_grad() come before backward()."""
+    """After y.backward(): x.grad, y.grad and the warning reading it gave; then y.grad with y.retain_grad() before."""
     x, y = grad_fn_demo(x, device)
     y.backward()
     plain, warning = read_grad(y)
@@ -174,8 +171,7 @@ def non_leaf_gradient(x=2.0, device="cpu"):
 
 
 def parameter_made_by_an_operation(x=2.0, device="cpu"):
-    """w = torch.tensor([x], requires_grad=True) * 1, meant as a parameter: after (w * w).backward(), return
-    (w.grad as read, the warning reading it gave, the .grad of the leaf behind w)."""
+    """w = leaf * 1, meant as a parameter: after (w * w).backward(), (w.grad, its warning, the leaf behind's .grad)."""
     behind = leaf(x, device)
     w = behind * 1  # an operation: w is not a leaf
     (w * w).backward()
@@ -207,7 +203,7 @@ def show_leaves(args):
 # counter (x._version, private too); a saved tensor remembers the version it was saved at: change in place a tensor
 # the graph saved between y = ... and y.backward(), even under no_grad, and backward() raises; one no node saved may
 # change. Change x after backward(), or rebuild y. x.detach() and views of x share its counter; x.data does not, so
-# a change through x.data goes unnoticed and backward() returns a wrong gradient (leave .data alone). backward()
+# a change through x.data goes unnoticed and backward() may return a wrong gradient (leave .data alone). backward()
 # also frees what the graph saved: why example 3's second y.backward() needs retain_graph=True on the first.
 def saved_for_backward(tensor):
     """[(node's class name, {attribute: value})] for each node under tensor that saved something, root first.
@@ -227,8 +223,7 @@ def saved_for_backward(tensor):
 
 
 def version_counter(x=2.0, device="cpu"):
-    """x._version after y = x**2 + 3*x + 1, and after x.add_(1) under no_grad; then the RuntimeError's
-    message that y.backward() raises (None if it ran). x._version is private: getattr with None where absent."""
+    """x._version (private: None where absent) after y = ..., after x.add_(1) under no_grad; what backward() raises."""
     x, y = grad_fn_demo(x, device)
     before = getattr(x, "_version", None)
     with torch.no_grad():

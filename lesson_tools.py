@@ -58,8 +58,8 @@ def leaf(value, device="cpu", name="x"):
 
 
 def as_float32(name, value):
-    """How an input reads once float32 holds it, as autograd sees it: "x = 2", or where float32 changes what
-    is shown, "x = 1e-50, 0 in float32" (below about 1.4e-45 a number becomes 0, below 1.2e-38 it loses digits)."""
+    """An input as autograd sees it, in float32: "x = 2", or where float32 changes what is shown, "x = 1e-50, 0 in
+    float32" (nearer 0 than about 7e-46, half float32's smallest, a number is 0; below 1.2e-38 it has fewer digits)."""
     held = torch.tensor(real_number(name, value), dtype=torch.float32).item()
     return f"{name} = {value:g}" + (f", {held:g} in float32" if f"{held:g}" != f"{value:g}" else "")
 
@@ -148,8 +148,8 @@ def shown(value):
 
 
 def agree(label, value, by_hand, how="autograd", against="by hand"):
-    """Print a value computed how (by autograd, by the forward pass, ...) beside the one worked out against it
-    (by hand, by the rules, ...); True when they agree: numbers to float32 precision, lists element by element."""
+    """Print a value computed how (by autograd, by the forward pass, ...) beside the one worked out against it (by
+    hand, by the rules, ...); True when they agree: numbers within 1e-5, relative or absolute, lists by element."""
 
     def close(a, b):
         if isinstance(b, list):

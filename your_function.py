@@ -1,6 +1,6 @@
 """Your own function (--expr) and your own derivative (--mine), for examples 1 and 2. --expr: the derivative
 three ways, by autograd, by the rules of calculus (sympy, as by hand) and measured (the central difference).
---mine: your derivative judged in general, by sympy and, independently, at points over its domain in 60 digits.
+--mine: your derivative judged in general: by sympy, and apart from it at points from -1000 to 1000, in 60 digits.
 """
 
 import functools
@@ -174,8 +174,8 @@ def derivatives(expr="x**2 + 3*x + 1", x=2.0, device="cpu"):
     return {"value": found["value"], **found["x"]}
 
 
-# Your own derivative, judged in general: at points spread over the derivative's domain, and by sympy
-NICE = (0.0, 0.5, 1.0, 2.0, 10.0)  # and their negatives: where a wrong answer is shown, if it is wrong there
+# Your own derivative, judged in general: at points where the derivative is defined, from -1000 to 1000, and by sympy
+NICE = (0.0, 0.5, 1.0, 2.0, 10.0, 1000.0)  # and their negatives: where a wrong answer is shown, if it is wrong there
 GRID = sorted({s * v for v in NICE for s in (1, -1)} | {
     random.Random(3 + i).choice((-1, 1)) * round(10 ** random.Random(i).uniform(-3, 3), 6) for i in range(24)
 })  # fmt: skip
@@ -253,18 +253,27 @@ def derivative_and_domain(expr, point, name):
 
 
 def judge(expr, mine, point, name):
-    """Whether mine (text) is the derivative of expr along name, in general. Returns {"right", "points": where
-    it was compared, "edges", "wrong": [(point, yours or None, the derivative)], the readable first,
-    "difference": yours - the derivative simplified, as text (None where sympy ran out of time), "rules"}."""
+    """Whether mine (text) is the derivative of expr along name, in general: {"right", "points" where compared,
+    "edges", "wrong": [[point, yours or None, the derivative, yours - it]] (the readable first), "difference":
+    sympy's yours - the derivative, as text (None where it ran out of time), "rules"}. Right: yours equals it
+    at every point to 20 digits, and sympy's difference is 0, or 0 at every point, or out of time."""
     theirs = parse_expression(mine, tuple(point))
     symbols, rules, points, edges = derivative_and_domain(expr, tuple(point.items()), name)
     readable = [({n: float(v) for n, v in p.items()}, precise(theirs, p), d) for p, d in points]
-    wrong = [[p, y and float(y), float(d)] for p, y, d in readable if differ(y, d, 1e-20, 1e-30)]
-    wrong.sort(key=lambda w: (any(abs(v) not in NICE for v in w[0].values()), max(map(abs, w[0].values()))))
+    wrong = [[p, y, d, y - d if y is not None else None] for p, y, d in readable if differ(y, d, 1e-20, 1e-30)]
     difference = simplified(formula(theirs, symbols) - rules, wrong)  # last: where it runs on, sympy is used no more
-    right = bool(points) and not wrong and (difference is None or difference == 0 or not difference.is_number)
-    found = {"right": right, "points": [p for p, _, _ in readable], "edges": edges, "wrong": wrong}
-    return {**found, "difference": None if difference is None else text_of(difference), "rules": text_of(rules)}
+    if difference is not None and difference != 0 and not wrong:  # not reduced to 0: is it 0 at every point?
+        gaps = [rules_at(difference, symbols, p, DIGITS) for p, _ in points]
+        wrong = [[*case, gap] for case, gap in zip(readable, gaps, strict=True) if gap is None or abs(gap) > 1e-50]
+    wrong = [[p, *(None if v is None else float(v) for v in values)] for p, *values in wrong]  # floats, to print
+    wrong.sort(key=lambda w: (any(abs(v) not in NICE for v in w[0].values()), max(map(abs, w[0].values()))))
+    found = {"right": bool(points) and not wrong, "points": [p for p, _, _ in readable], "edges": edges}
+    return {
+        **found,
+        "wrong": wrong,
+        "difference": None if difference is None else text_of(difference),
+        "rules": text_of(rules),
+    }
 
 
 # What --expr and --mine print (examples 1 and 2)
@@ -274,11 +283,9 @@ def show_three_ways(expr, point, device, output="y", example="Example 1"):
     try:
         found = three_ways(expr, point, device, output)  # first: a refusal by the rules is one line, exit 2
     except NoDerivative as reason:
-        found = reason
-    print(f"{example}, your own function on {device}: {output} = {expr}")
-    if isinstance(found, NoDerivative):
-        print(f"{found}; nothing to compare")
+        print(f"{example}, your own function on {device}: {output} = {expr}\n{reason}; nothing to compare")
         return 1
+    print(f"{example}, your own function on {device}: {output} = {expr}")
     tree, at = parse_expression(expr, tuple(point)), {n: leaf(v, name=n).item() for n, v in point.items()}
     where = "; ".join(f"{n} = {v:g}, in float32 {at[n]:.10g}" for n, v in point.items())
     print(f"{where}: all three ways work at it; {output} = {found['value']:.8g} (the forward pass)")
@@ -290,7 +297,6 @@ def show_three_ways(expr, point, device, output="y", example="Example 1"):
         if len(text) > 200:
             print(f"              ({len(text)} characters in all, from {len(expr)} in {output}: the formula swells)")
         print(f"              = {found[n]['symbolic']:.8g} at {at_point(at)}   (sympy: 30 digits, then rounded)")
-    for n in point:
         slope, h = central_difference_of(tree, at, n)
         print(f"measured:     ({output}({n} + h) - {output}({n} - h)) / (2*h), h = {h:.3g}: {slope:.8g}   (floats)")
     for step, local in kinks(tree, at):
@@ -327,7 +333,8 @@ def show_judgement(expr, mine, point, device, output="y", example="Example 1", a
         elif verdict["points"]:
             chance = f" (though right at {at_point(at)})" * bool(found and not differ(yours, found[n]["symbolic"]))
             print(f"  wrong{chance}: yours is not {label}" + ("" if answer else "; --answer shows it"))
-        print(f"  the rules' {label} = {verdict['rules']}" * answer, end="\n" * answer)
+        if answer:
+            print(f"  the rules' {label} = {verdict['rules']}")
     return 0 if all(verdict["right"] for verdict in verdicts.values()) else 1
 
 
@@ -341,12 +348,14 @@ def shown_in_general(verdict, label):
         where += ("; just inside the edge at " + ", ".join(f"{n} = {e:.6g}" for n, e in edges)) * bool(edges)
         print(f"  in general, at {len(points)} points where {label} is defined ({where}), in {DIGITS} digits:")
     if wrong:
-        p, theirs, derivative = wrong[0]
+        p, theirs, derivative, gap = wrong[0]
         what = "is not defined" if theirs is None else f"is {theirs:.8g}"
+        if theirs is not None and f"{theirs:.8g}" == f"{derivative:.8g}":  # a difference too small to show
+            what += f" ({gap:.3g} apart)"
         print(f"  yours differs at {len(wrong)} of them: at {at_point(p)}, yours {what}", end=" ")
         print(f"where {label} is {derivative:.8g}")
     elif points:
-        print(f"  yours equals {label} at every one")
+        print(f"  yours agrees with {label} to 20 digits at every one")
     if verdict["difference"] is None:
         print(f"  sympy did not finish simplifying in {SIMPLIFY_SECONDS:g} s: the comparison at points decides")
     else:

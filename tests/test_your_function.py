@@ -309,7 +309,8 @@ def test_each_exercises_right_answer_in_either_form_is_right(y, form):
 @pytest.mark.parametrize("y", EXERCISES)
 def test_each_exercises_typical_mistake_is_wrong_and_names_a_point_where_it_differs(y):
     verdict = your_function.judge(y, EXERCISES[y][2], {"x": 2.0}, "x")
-    (point, yours, derivative), *_ = verdict["wrong"]
+    (point, yours, derivative, gap), *_ = verdict["wrong"]
+    assert gap == pytest.approx(yours - derivative)
     assert verdict["right"] is False and verdict["difference"] not in (None, "0")
     assert yours == pytest.approx(your_function.plain(your_function.parse_expression(EXERCISES[y][2]), point))
     assert derivative == pytest.approx(your_function.plain(your_function.parse_expression(EXERCISES[y][0]), point))
@@ -362,7 +363,7 @@ def test_a_form_undefined_where_the_derivative_exists_is_wrong_and_the_output_sa
 
 def test_a_form_undefined_at_one_point_only_is_found_there():
     verdict = your_function.judge("x**2", "2*x**2/x", {"x": 2.0}, "x")
-    assert verdict["right"] is False and verdict["wrong"] == [[{"x": 0.0}, None, 0.0]]
+    assert verdict["right"] is False and verdict["wrong"] == [[{"x": 0.0}, None, 0.0, None]]
 
 
 def test_right_at_the_chosen_x_by_chance_is_wrong_and_says_so(run):
