@@ -122,7 +122,7 @@ def parse_atom(tokens, depth):
         argument, rest = parse_sum(rest[1:] if arguments else rest, depth + 1)
         arguments.append(argument)
         if not rest or rest[0][1] not in (",", ")"):
-            raise ValueError(f"a ( at character {where} is not closed by )")
+            raise ValueError(f"{'a (' if token == '(' else token + '('} at character {where} is not closed by )")
     if token == "(" and len(arguments) != 1:
         raise ValueError(f"a , at character {where} is not part of the language outside a function's ( )")
     if len(arguments) != 1:

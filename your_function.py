@@ -33,7 +33,7 @@ def why_undefined(tree, values):
                 return f"{unparse(step)} divides by 0"
             if step[0] in ("log", "sqrt") and parts[0] <= 0:
                 return f"{unparse(step)} needs a positive argument, and {unparse(step[1])} is {parts[0]:g}"
-            return str(error)
+            return str(error).rsplit(" at ", 1)[0]  # the point is said once, before the reason
     return None
 
 

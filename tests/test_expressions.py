@@ -151,3 +151,49 @@ def test_the_expression_is_only_parsed_never_run_as_python(module):
         "lambdify",
     ):
         assert not re.search(forbidden, source), forbidden
+
+
+# What the mutants of expressions.py showed untested: each limit at its edge, each refusal's own words
+
+
+def test_each_limit_holds_at_its_edge_and_refuses_just_beyond():
+    parse = expressions.parse_expression
+    assert parse("10*x" + "+x" * 98) and parse("(" * 30 + "x" + ")" * 30) == ("x",)  # 200 characters; 30 deep
+    assert parse("x * 1e-1024") and parse("x * 1**1024")
+    with pytest.raises(ValueError, match=r"^\(1 \*\* 1025\) is too large to compute exactly"):
+        parse("x * 1**1025")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("*x", "'*' at character 1 stands where a number, a variable or a function should"),
+     ("sin(x", "sin( at character 1 is not closed by )"), ("(x + 1", "a ( at character 1 is not closed by )"),
+     ("sin(x, x, x)", "sin takes one argument, got 3"), ("2 * foo", "unknown name 'foo'"),
+     ("foo(x)", "unknown function 'foo'"), ("x 25", "'25' at character 3 cannot follow what comes before it")],
+)  # fmt: skip
+def test_each_refusal_names_what_and_where(text, message):
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}"):
+        expressions.parse_expression(text)
+
+
+def test_unparse_writes_each_operation_in_parentheses():
+    assert expressions.unparse(expressions.parse_expression("-x * sin(2 + x)")) == "((-x) * sin((2 + x)))"
+
+
+def test_mpmath_refuses_exp_or_a_power_beyond_1e6_but_computes_log_and_sqrt_there():
+    import mpmath
+
+    mpmath.mp.dps = 60
+    precise = lambda text, x: expressions.precise(expressions.parse_expression(text), {"x": mpmath.mpf(x)})  # noqa: E731
+    assert precise("exp(x)", 1e6) is not None and precise("exp(x)", 1e6 + 0.5) is None
+    assert precise("log(x) + sqrt(x) + abs(x)", 2e6) is not None
+    beyond = mpmath.e ** mpmath.mpf(500000.25)  # x**2 there is exp(1e6 + 0.5)
+    assert precise("x**2", beyond) is None and precise("x**2", beyond / mpmath.e) is not None
+
+
+def test_0_to_a_power_is_0_where_the_power_is_positive_and_nan_elsewhere_in_the_rules():
+    import sympy
+
+    assert expressions.exact_power(sympy.Integer(0), sympy.Integer(10**9)) == 0  # 0 to a large number: quick
+    x = sympy.Symbol("x", real=True)
+    assert str(expressions.exact_power(sympy.Integer(0), x)) == "Piecewise((0, x > 0), (nan, True))"

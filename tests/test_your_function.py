@@ -2,6 +2,7 @@
 and measured, against derivatives worked by hand here; refused only where it has no derivative; and your own
 derivative (--mine) judged right or wrong in general."""
 
+import itertools
 import math
 import re
 import sys
@@ -95,6 +96,8 @@ NO_DERIVATIVE = [
     ("sqrt(abs(x))", 0.0, "y's slope grows without bound: no finite derivative"),
     ("(x**2)**(1/3)", 0.0, "y's slope grows without bound: no finite derivative"),
     ("0.0 ** x", 0.0, "y is defined only on its right: no derivative"),
+    ("(x - 3)**0.5", 2.0, "((x - 3) ** 0.5) is not a finite real number"),  # a negative number to the power 1/2
+    ("sqrt(abs(x) + x)", 0.0, "y's slope grows without bound: no finite derivative"),  # 0 on the left, inf right
     ("exp(x)", 100.0, "y and autograd's dy/dx are not finite numbers in float32, which holds at most 3.4e+38"),
     ("exp(x*x/100)", 94.0, "autograd's dy/dx is not a finite number in float32, which holds at most 3.4e+38"),
 ]
@@ -141,7 +144,7 @@ def test_where_a_step_has_a_kink_the_whole_smooths_over_all_three_ways_give_its_
 @pytest.mark.parametrize(
     ("expr", "x", "kinks"),
     [("x*abs(x)", 0.0, [("abs(x)", [0.0])]), ("abs(x)", 1.0, []), ("sqrt(x**4)", 0.0, [("sqrt((x ** 4))", [math.inf])]),
-     ("0.0 ** x", 0.14, [("(0.0 ** x)", [0.0])]), ("x**2", 0.0, []),
+     ("0.0 ** x", 0.14, [("(0.0 ** x)", [0.0])]), ("x**2", 0.0, []), ("x**1", 0.0, []),
      ("(x**2)**0.75", 0.0, [("((x ** 2) ** 0.75)", [math.inf])])],
 )  # fmt: skip
 def test_kinks_names_each_step_at_its_kink_with_the_slope_autograd_took(expr, x, kinks):
@@ -201,6 +204,7 @@ def test_a_power_of_1_or_a_small_exponent_is_computed():
     assert lesson.derivatives("(x/x)**(x - x + 10**8) + x", 2.0)["formula"] == "1"
     formula = lesson.derivatives("x * (x/x - 0.5)**(x - x + 1000)", 0.5)["formula"]
     assert formula == f"1/{2**1000}"  # exactly
+    assert lesson.derivatives("x * (x/x - 0.5)**(x - x + 1024)", 0.5)["formula"] == f"1/{2**1024}"  # the largest
 
 
 def test_a_formula_of_more_digits_than_python_writes_out_is_written_in_floating_point():
@@ -422,3 +426,68 @@ def test_mine_on_a_point_without_a_derivative_still_checks_in_general(run):
     code, out, _ = run("01", "--expr", "sqrt(x)", "--mine", "1/(2*sqrt(x))", "--x", "0")
     assert code == 0 and "  right: yours is dy/dx\n" in out
     assert "at x = 0, y is defined only on its right: no derivative; nothing to compare there" in out
+
+
+# What the mutants of your_function.py showed untested
+
+
+def test_two_variables_name_the_one_along_which_there_is_no_derivative_and_an_unused_one_has_slope_0():
+    with pytest.raises(your_function.NoDerivative, match=r"^at a = 0, b = 1, c has a corner along a: its slope is -1 "):
+        your_function.three_ways("abs(a) * b", {"a": 0.0, "b": 1.0}, output="c")
+    unused = your_function.three_ways("a**2", {"a": 2.0, "b": 3.0})["b"]  # b.grad is None: b is not in the graph
+    assert (unused["autograd"], unused["symbolic"], unused["formula"]) == (0.0, 0.0, "0")
+
+
+def test_the_central_difference_shrinks_h_to_stay_inside_the_domain():
+    slope, h = your_function.central_difference_of(your_function.parse_expression("sqrt(x)"), {"x": 1e-6}, "x")
+    assert h < 1e-6 and slope == pytest.approx(0.5 / math.sqrt(1e-6), rel=0.1)
+
+
+def test_the_rules_know_0_to_a_power_is_0_where_the_power_is_positive():
+    assert lesson.derivatives("x * 0.0**x", 0.5)["formula"] == "Piecewise((0, x > 0), (nan, True))"
+
+
+@pytest.mark.thorough  # the full matrix: -m thorough (CI runs it)
+@pytest.mark.parametrize(
+    ("y", "mine", "x"),
+    [("sqrt(0.01 - x**2)", "-x/sqrt(0.01 - x**2)", 0.05), ("sqrt(2 - x)", "-1/(2*sqrt(2 - x))", 1.0),
+     ("sqrt(0.01 - (x - 5)**2)", "(5 - x)/sqrt(0.01 - (x - 5)**2)", 5.0), ("x*abs(x)", "2*abs(x)", 0.0)],
+)  # fmt: skip
+def test_the_points_fill_a_narrow_domain_from_inside_its_edges_and_keep_a_kink_the_whole_smooths(y, mine, x):
+    verdict = your_function.judge(y, mine, {"x": x}, "x")
+    values = [p["x"] for p in verdict["points"]]
+    assert verdict["right"] is True and len(values) >= 20
+    for _, edge in verdict["edges"]:  # every point on x's side of each edge, and one within 1e-9 of it
+        assert all((v < edge) == (x < edge) for v in values) and min(abs(v - edge) for v in values) < 1e-9
+    assert y != "x*abs(x)" or 0.0 in values  # abs has a kink at 0, x*abs(x) none: 0 is kept
+    gaps = [b - a for a, b in itertools.pairwise(sorted(values))]  # a narrow one filled where widest
+    assert not y.startswith("sqrt(0.01") or max(gaps) < (max(values) - min(values)) / 10
+
+
+def test_two_variables_are_compared_along_lines_through_a_second_point_too():
+    verdict = your_function.judge("a**2*b", "2*a*b + (a - 2)*(b - 3)", {"a": 2.0, "b": 3.0}, "a")  # right on a=2, b=3
+    assert verdict["right"] is False and verdict["difference"] == "(a - 2)*(b - 3)"
+
+
+def test_a_difference_too_small_for_20_digits_is_still_wrong_and_shown_apart(run):
+    code, out, _ = run("01", "--mine", "2*x + 3 + 1e-25")
+    assert code == 1 and "yours is 3 (1e-25 apart) where dy/dx is 3\n" in out
+
+
+def test_a_right_answer_says_where_it_was_compared_and_that_it_agrees_everywhere(run):
+    code, out, _ = run("01", "--mine", "2*x + 3")
+    assert code == 0 and "--answer" not in out
+    where = r"\n  in general, at \d+ points where dy/dx is defined \(x from -1000 to 1000\), in 60 digits:\n"
+    assert re.search(where, out)
+    assert "\n  yours agrees with dy/dx to 20 digits at every one\n  by sympy: yours - dy/dx = 0\n" in out
+
+
+def test_where_y_is_defined_nowhere_the_check_in_general_is_undecided_and_wrong(run):
+    code, out, _ = run("01", "--expr", "sqrt(-1 - x**2)", "--mine", "0")
+    assert code == 1 and "  in general: no point where dy/dx is defined and 60 digits reach: undecided\n" in out
+
+
+def test_a_wrong_answer_where_y_has_no_derivative_at_x_is_not_called_right_by_chance(capsys):
+    assert your_function.show_judgement("abs(x)", {"x": "1"}, {"x": 0.0}, "cpu") == 1
+    out = capsys.readouterr().out
+    assert "  wrong: yours is not dy/dx; --answer shows it\n" in out and "just inside" not in out
