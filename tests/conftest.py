@@ -93,6 +93,12 @@ def run_file(name, run_name="__main__"):
     exec(compiled(name), {"__name__": run_name, "__file__": str(ROOT / name)})
 
 
+def thorough_except(cases, kept):
+    """cases, tuples of a test's arguments, as pytest params: all but those in kept marked thorough, so that the
+    default run keeps a few of a matrix that CI runs whole (-m thorough)."""
+    return [pytest.param(*case, marks=[pytest.mark.thorough] * (case not in kept)) for case in cases]
+
+
 def float32(value, device="cpu"):
     """A hand-derived value as the one-element float32 tensor that autograd's result is compared with."""
     return torch.tensor([value], dtype=torch.float32, device=device)

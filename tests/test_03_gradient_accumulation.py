@@ -1,12 +1,13 @@
 """03_gradient_accumulation: x.grad goes 7, 14 (no zeroing), 7 (after zero_()); one graph backs up once."""
 
 import inspect
+import itertools
 import math
 import re
 
 import pytest
 import torch
-from conftest import SWEEP, plan_code, plan_output, script
+from conftest import SWEEP, plan_code, plan_output, script, thorough_except
 from torch.testing import assert_close
 
 lesson = script("03")
@@ -205,17 +206,24 @@ def recurrence_never_zeroed(x0, lr, steps):
     return walk
 
 
-@pytest.mark.parametrize("steps", [1, 12])
-@pytest.mark.parametrize("lr", [0.05, 0.5, 1.1])  # lr = 1: test_lr_1_swings_between_two_points...
-@pytest.mark.parametrize("x0", [-4.0, -1.5, 10.0])
+@pytest.mark.parametrize(  # lr = 1: test_lr_1_swings_between_two_points...
+    ("x0", "lr", "steps"),
+    thorough_except(
+        itertools.product([-4.0, -1.5, 10.0], [0.05, 0.5, 1.1], [1, 12]),
+        [(-4.0, 0.05, 12), (10.0, 0.5, 1), (-1.5, 1.1, 12), (10.0, 1.1, 12)],
+    ),
+)
 def test_descent_with_zeroing_follows_the_closed_form(x0, lr, steps, device):
     walk = lesson.descend(x0, lr, steps, True, device)
     assert_close(walk, closed_form(x0, lr, steps), rtol=within(device), atol=within(device), check_dtype=False)
 
 
-@pytest.mark.parametrize("steps", [5, 12])
-@pytest.mark.parametrize("lr", [0.1, 0.5, 1.5])
-@pytest.mark.parametrize("x0", [-4.0, 2.0])
+@pytest.mark.parametrize(
+    ("x0", "lr", "steps"),
+    thorough_except(
+        itertools.product([-4.0, 2.0], [0.1, 0.5, 1.5], [5, 12]), [(-4.0, 0.5, 12), (2.0, 1.5, 5), (2.0, 0.1, 12)]
+    ),
+)
 def test_descent_without_zeroing_follows_the_summed_gradients(x0, lr, steps, device):
     walk = lesson.descend(x0, lr, steps, False, device)
     expected = recurrence_never_zeroed(x0, lr, steps)
@@ -247,7 +255,7 @@ def test_the_closed_form_by_hand_overflows_to_infinity_rather_than_raising():
 
 def test_the_walk_reaches_the_minimum_where_the_slope_is_0_for_lr_below_1():
     assert lesson.descend(2.0, 0.5, 1) == [2.0, -1.5]  # lr = 0.5: in one step
-    assert lesson.descend(2.0, 0.3, 200)[-1] == pytest.approx(-1.5)
+    assert lesson.descend(2.0, 0.3, 30)[-1] == pytest.approx(-1.5)  # 3.5 * 0.4**30 from it: 4e-12
     assert lesson.MINIMUM == -1.5 and 2 * lesson.MINIMUM + 3 == 0
 
 
