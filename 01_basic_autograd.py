@@ -2,8 +2,7 @@
 
 A tensor made with requires_grad=True is a leaf that autograd watches: while grad mode is on (example 4 turns
 it off), every differentiable operation on it is recorded in a graph, and y.backward() walks that graph from
-y back to x and adds dy/dx into x.grad.
-By hand, the power rule and the sum rule give
+y back to x and adds dy/dx into x.grad. By hand, the power rule and the sum rule give
 
     dy/dx = 2*x + 3                 at x = 2:  2*2 + 3 = 7
 

@@ -27,6 +27,7 @@ def apply(module, function, u):
 
 TOKEN = re.compile(r"\s*(?:(\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?)|([A-Za-z_]\w*)|(\*\*|[-+*/(),]))")
 OPERATIONS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv, "**": operator.pow}
+FOLLOW = "{1!r} at character {2} cannot follow what comes before it"  # 2x, at the top or inside a ( )
 NOT_IN_LANGUAGE = {".": "an attribute (.)", "'": "a string", '"': "a string", "[": "a [", "{": "a {", "=": "an ="}
 
 
@@ -63,7 +64,7 @@ def parse_expression(text, variables=("x",)):
     unknown_names(tokens, variables)
     tree, rest = parse_sum(tokens, 0)
     if rest:
-        raise ValueError(f"{rest[0][1]!r} at character {rest[0][2]} cannot follow what comes before it")
+        raise ValueError(FOLLOW.format(*rest[0]))
     constant_value(tree)
     return tree
 
@@ -117,12 +118,12 @@ def parse_atom(tokens, depth):
         raise ValueError(f"{token} needs its argument in parentheses, as {token}(x)")
     if depth >= DEEPEST:
         raise ValueError(f"parentheses are nested deeper than {DEEPEST}")
-    arguments, rest = [], rest if token == "(" else rest[1:]
+    arguments, rest, opened = [], rest if token == "(" else rest[1:], "a (" if token == "(" else f"{token}("
     while not arguments or rest[0][1] == ",":  # arguments separated by commas, counted to name a wrong count
         argument, rest = parse_sum(rest[1:] if arguments else rest, depth + 1)
         arguments.append(argument)
         if not rest or rest[0][1] not in (",", ")"):
-            raise ValueError(f"{'a (' if token == '(' else token + '('} at character {where} is not closed by )")
+            raise ValueError(FOLLOW.format(*rest[0]) if rest else f"{opened} at character {where} is not closed by )")
     if token == "(" and len(arguments) != 1:
         raise ValueError(f"a , at character {where} is not part of the language outside a function's ( )")
     if len(arguments) != 1:
@@ -187,7 +188,7 @@ def plain(tree, values):
     except (ArithmeticError, ValueError, TypeError):  # 1/0, log(0), exp(1000), a complex number met by sin
         value = math.nan
     if isinstance(value, complex) or not math.isfinite(value):  # (-8)**(1/3) is complex in Python
-        raise ValueError(f"{unparse(tree)} is not a finite real number at {at_point(values)}")
+        raise ValueError(f"{unparse(tree)} has no finite real value in float64 at {at_point(values)}")
     return value
 
 

@@ -329,7 +329,7 @@ def show_judgement(expr, mine, point, device, output="y", example="Example 1", a
             print(f"the rules' {found[n]['symbolic']:.8g}")
         shown_in_general(verdict, label)
         if verdict["right"]:
-            print(f"  right: yours is {label}" + ("" if verdict["difference"] == "0" else ", as the points decide"))
+            print(f"  right: yours is {label}" + ", as far as the points show" * (verdict["difference"] != "0"))
         elif verdict["points"]:
             chance = f" (though right at {at_point(at)})" * bool(found and not differ(yours, found[n]["symbolic"]))
             print(f"  wrong{chance}: yours is not {label}" + ("" if answer else "; --answer shows it"))

@@ -5,22 +5,12 @@ import re
 import pytest
 import torch
 from conftest import SWEEP, float32, plan_code, plan_output, script
-from test_backward_graphs import GRAPHS
+from test_backward_graphs import GRAPHS, LESSON_TREE
 from torch.testing import assert_close
 
 import backward_graphs as graphs
 
 lesson = script("05")
-
-LESSON_TREE = """\
-AddBackward0
-  AddBackward0
-    PowBackward0
-      AccumulateGrad  (x)
-    MulBackward0
-      AccumulateGrad  (x)
-      None  (an input that does not require grad: no gradient flows to it)
-  None  (an input that does not require grad: no gradient flows to it)"""
 
 
 def test_y_grad_fn_is_add_backward_and_x_grad_fn_is_none(device):

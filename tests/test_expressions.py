@@ -162,6 +162,10 @@ def test_each_limit_holds_at_its_edge_and_refuses_just_beyond():
     assert parse("x * 1e-1024") and parse("x * 1**1024")
     with pytest.raises(ValueError, match=r"^\(1 \*\* 1025\) is too large to compute exactly"):
         parse("x * 1**1025")
+    for beyond, message in [("x" + "+x" * 100, "201 characters long"), ("(" * 31 + "x" + ")" * 31, "deeper than 30"),
+                            ("x * 1e-1025", "1e-1025 is written with an exponent beyond 1024")]:  # fmt: skip
+        with pytest.raises(ValueError, match=re.escape(message)):
+            parse(beyond)
 
 
 @pytest.mark.parametrize(
@@ -169,7 +173,9 @@ def test_each_limit_holds_at_its_edge_and_refuses_just_beyond():
     [("*x", "'*' at character 1 stands where a number, a variable or a function should"),
      ("sin(x", "sin( at character 1 is not closed by )"), ("(x + 1", "a ( at character 1 is not closed by )"),
      ("sin(x, x, x)", "sin takes one argument, got 3"), ("2 * foo", "unknown name 'foo'"),
-     ("foo(x)", "unknown function 'foo'"), ("x 25", "'25' at character 3 cannot follow what comes before it")],
+     ("foo(x)", "unknown function 'foo'"), ("x 25", "'25' at character 3 cannot follow what comes before it"),
+     ("sin(2x)", "'x' at character 6 cannot follow what comes before it"),
+     ("3*(2x + 1)", "'x' at character 5 cannot follow what comes before it")],
 )  # fmt: skip
 def test_each_refusal_names_what_and_where(text, message):
     with pytest.raises(ValueError, match=f"^{re.escape(message)}"):
@@ -180,10 +186,10 @@ def test_unparse_writes_each_operation_in_parentheses():
     assert expressions.unparse(expressions.parse_expression("-x * sin(2 + x)")) == "((-x) * sin((2 + x)))"
 
 
-def test_mpmath_refuses_exp_or_a_power_beyond_1e6_but_computes_log_and_sqrt_there():
+def test_mpmath_refuses_exp_or_a_power_beyond_1e6_but_computes_log_and_sqrt_there(monkeypatch):
     import mpmath
 
-    mpmath.mp.dps = 60
+    monkeypatch.setattr(mpmath.mp, "dps", 60)
     precise = lambda text, x: expressions.precise(expressions.parse_expression(text), {"x": mpmath.mpf(x)})  # noqa: E731
     assert precise("exp(x)", 1e6) is not None and precise("exp(x)", 1e6 + 0.5) is None
     assert precise("log(x) + sqrt(x) + abs(x)", 2e6) is not None
