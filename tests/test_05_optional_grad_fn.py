@@ -282,7 +282,7 @@ def hand_rule_cases():
     return {
         "AddBackward0": a + b, "MulBackward0": a * b, "DivBackward0": a / b, "NegBackward0": -a,
         "PowBackward0": a**3, "ExpBackward0": a.exp(), "SinBackward0": a.sin(), "scaled": 3 * a,
-        "divided": a / 2, "constant": a + 1,
+        "divided": a / 2, "constant": a + 1, "alpha": torch.add(a, b, alpha=2.5),  # alpha is 1 in the lesson
     }  # fmt: skip
 
 

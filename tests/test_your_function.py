@@ -349,6 +349,12 @@ def test_the_partials_exercise_right_in_either_form_and_wrong_where_b_is_treated
 
 
 @pytest.mark.thorough  # the full matrix: -m thorough (CI runs it)
+def test_one_partial_alone_is_checked_without_the_other(run):
+    code, out, _ = run("02", "--mine-b", "a**2")  # the lesson's c = a**2 * b
+    assert code == 0 and "yours: dc/db = a**2\n" in out and "  right: yours is dc/db\n" in out and "dc/da" not in out
+
+
+@pytest.mark.thorough  # the full matrix: -m thorough (CI runs it)
 @pytest.mark.parametrize(
     ("y", "mine"),
     [("x*exp(x)", "exp(x)*(1 + x)"), ("x*exp(x)", "exp(x) + x*exp(x)"), ("sigmoid(x)", "sigmoid(x)*(1 - sigmoid(x))"),
