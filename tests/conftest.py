@@ -104,8 +104,9 @@ def float32(value, device="cpu"):
     return torch.tensor([value], dtype=torch.float32, device=device)
 
 
-# Inputs beyond the lesson's own: negative, zero, fractional, large, and ints.
-SWEEP = [-1e6, -3.5, -1.5, -1, 0, 0.1, 2, 12.25, 1e6]
+# Inputs beyond the lesson's own: negative, zero, fractional, large, and ints (the default run takes four).
+SWEEP = [(v,) for v in (-1e6, -3.5, -1.5, -1, 0, 0.1, 2, 12.25, 1e6)]
+SWEEP = thorough_except(SWEEP, [(-1e6,), (-1.5,), (0,), (12.25,)])
 # The modules beside the scripts, which the scripts import
 MODULES = ["lesson_tools", "expressions", "your_function", "backward_graphs"]
 
