@@ -13,7 +13,8 @@ It runs the suite hundreds of times, so it is not part of it:
     python tests/mutants.py                      # every script and module
     python tests/mutants.py 03_gradient_accumulation.py expressions.py --jobs 2
 
-The suite runs with its thorough tests (the full matrices of inputs and of --mine's judge), not the optim ones.
+The suite runs with its thorough tests (the full matrices of --mine's judge, bad input, inputs and 05's graphs),
+not the optim ones.
 """
 
 import argparse

@@ -348,7 +348,7 @@ def test_the_partials_exercise_right_in_either_form_and_wrong_where_b_is_treated
     assert re.search(r"yours differs at \d+ of them: at a = \S+, b = \S+, yours is ", out)
 
 
-@pytest.mark.thorough  # the full matrix: -m thorough (CI runs it)
+@pytest.mark.thorough  # one more run of the judge: -m thorough (CI, tests/mutants.py)
 def test_one_partial_alone_is_checked_without_the_other(run):
     code, out, _ = run("02", "--mine-b", "a**2")  # the lesson's c = a**2 * b
     assert code == 0 and "yours: dc/db = a**2\n" in out and "  right: yours is dc/db\n" in out and "dc/da" not in out
@@ -410,7 +410,6 @@ def test_the_points_are_at_least_20_spread_over_both_signs_where_the_domain_has_
         assert verdict["edges"] == [("x", pytest.approx(5.0))] and min(values) == pytest.approx(5.0)
 
 
-@pytest.mark.thorough  # the full matrix: -m thorough (CI runs it)
 def test_where_sympy_runs_out_of_time_the_points_decide_and_the_line_says_so(monkeypatch, run):
     import sympy
 
