@@ -213,8 +213,8 @@ def sample_points(tree, rules, symbols, point, name):
             gap = max(range(len(along) - 1), key=lambda i: along[i + 1] - along[i])
             along.insert(gap + 1, (along[gap] + along[gap + 1]) / 2)
         found += [({**base, varied: v}, line[v] if v in line else derivative(v)) for v in along]
-    kinked = [p for p, _ in found if any(kink_steps(tree, p, precise))]  # there the two slopes must decide
-    return [(p, d) for p, d in found if p not in kinked or not differ(*slopes(tree, p, name))], edges
+    kept = [(p, d) for p, d in found if not any(kink_steps(tree, p, precise)) or not differ(*slopes(tree, p, name))]
+    return kept, edges  # at a kink step (abs(0), say) the two one-sided slopes decide whether to keep the point
 
 
 def differ(a, b, tolerance=1e-6, floor=1):
