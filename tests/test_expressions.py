@@ -7,7 +7,7 @@ import sys
 
 import pytest
 import torch
-from conftest import ROOT, SCRIPTS, script
+from conftest import ROOT, SCRIPTS, script, thorough_except
 
 import expressions
 
@@ -106,8 +106,8 @@ DEFAULT_RUN = ("y", "x.__class__", "__import__('this')", "9**9**9**9", "x * 1e-9
 
 @pytest.mark.parametrize(
     ("number", "text"),
-    [pytest.param("01", text, marks=[pytest.mark.thorough] * (text not in DEFAULT_RUN)) for text in BAD]
-    + [pytest.param("05", text, marks=[pytest.mark.thorough] * (text not in DEFAULT_RUN[1:3])) for text in DEFAULT_RUN],
+    thorough_except([("01", text) for text in BAD], [("01", text) for text in DEFAULT_RUN])
+    + thorough_except([("05", text) for text in DEFAULT_RUN], [("05", text) for text in DEFAULT_RUN[1:3]]),
     ids=str,
 )
 def test_main_exits_2_with_one_line_writing_and_importing_nothing(run, empty, monkeypatch, number, text):

@@ -10,7 +10,7 @@ import re
 
 import pytest
 import torch
-from conftest import ROOT, SCRIPTS, run_file, script
+from conftest import ROOT, SCRIPTS, run_file, script, thorough_except
 
 import lesson_tools
 
@@ -138,16 +138,10 @@ def test_every_lesson_function_starts_from_the_lessons_own_input():
     assert {case: value for case, value in found.items() if case[2] in defaults and value != defaults[case[2]]} == {}
 
 
-def thorough_but_the_first_of_each_script(cases):
-    """cases as pytest params, all but each script's first marked thorough: the default run keeps one a script."""
-    params, seen = [], set()
-    for case in cases:
-        params.append(pytest.param(*case, marks=[pytest.mark.thorough] if case[0] in seen else []))
-        seen.add(case[0])
-    return params
+FIRST_OF_EACH_SCRIPT = list({case[0]: case for case in reversed(FUNCTIONS)}.values())  # the default run keeps these
 
 
-@pytest.mark.parametrize(("number", "function", "name"), thorough_but_the_first_of_each_script(FUNCTIONS))
+@pytest.mark.parametrize(("number", "function", "name"), thorough_except(FUNCTIONS, FIRST_OF_EACH_SCRIPT))
 def test_every_lesson_function_refuses_a_bad_input_and_a_missing_device_naming_them(number, function, name):
     call = getattr(script(number), function)
     with pytest.raises(TypeError, match=rf"^{name} must be an int or float, got '2'$"):
@@ -184,7 +178,7 @@ ALL_ON_01 = [("01", bad) for bad in BAD_OPTIONS]
 
 @pytest.mark.parametrize(
     ("number", "bad"),
-    [pytest.param(*case, marks=pytest.mark.thorough) for case in ALL_ON_01] + EACH_SCRIPT,
+    thorough_except(ALL_ON_01, []) + EACH_SCRIPT,
     ids=lambda v: " ".join(v[0]) if isinstance(v, tuple) else v,
 )
 def test_a_bad_option_exits_2_with_one_line_on_stderr(run, number, bad):

@@ -7,7 +7,7 @@ import warnings
 
 import pytest
 import torch
-from conftest import MODULES, SCRIPTS, run_file, script
+from conftest import MODULES, SCRIPTS, run_file, script, thorough_except
 
 import lesson_tools as plumbing
 
@@ -161,7 +161,7 @@ def test_the_default_cpu_never_asks_about_an_accelerator(monkeypatch, capsys):
     assert "DIFFER" not in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("number", [pytest.param(n, marks=[pytest.mark.thorough] * (n != "01")) for n in SCRIPTS])
+@pytest.mark.parametrize("number", thorough_except([(n,) for n in SCRIPTS], [("01",)]))
 def test_an_older_python_gets_one_line_saying_what_the_lesson_needs(monkeypatch, number):
     for module in MODULES:  # imported afresh, as a new Python imports them
         monkeypatch.delitem(sys.modules, module)
