@@ -165,6 +165,8 @@ def main(argv=None):
     )
     parser.add_argument("--answer", action="store_true", help="with --mine: show the rules' dy/dx too")
     args = parser.parse_args(argv)
+    if args.answer and args.mine is None:
+        parser.error("--answer shows the rules' dy/dx beside yours: give --mine too")
     try:  # your own: the rules may refuse a part too long to compute exactly, bad input as when parsed
         if args.mine is not None:
             expr = args.expr or "x**2 + 3*x + 1"

@@ -245,6 +245,8 @@ def main(argv=None):
     parser.add_argument("--answer", action="store_true", help="with --mine-a or --mine-b: show the rules' too")
     args = parser.parse_args(argv)
     point, mine = {"a": args.a, "b": args.b}, {"a": args.mine_a, "b": args.mine_b}
+    if args.answer and mine == {"a": None, "b": None}:
+        parser.error("--answer shows the rules' dc/da and dc/db beside yours: give --mine-a or --mine-b too")
     try:  # your own: the rules may refuse a part too long to compute exactly, bad input as when parsed
         if args.mine_a is not None or args.mine_b is not None:
             expr, mine = args.expr or "a**2 * b", {n: text for n, text in mine.items() if text is not None}

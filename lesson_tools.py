@@ -102,8 +102,26 @@ def usable_device(device):
 
 # Options: argparse, with one line and exit status 2 for a bad value
 class OneLineErrors(argparse.ArgumentParser):
+    """argparse with one line and exit status 2 for an error; and the value after an option that takes one is the
+    option's, whatever its first character (--x -1e5, --mine -1/x^2): argparse alone takes -1 so, not -1e5."""
+
     def error(self, message):  # one line and exit status 2, without argparse's usage block
         self.exit(2, f"{self.prog}: error: {message}\n")
+
+    def add_argument(self, *names, **settings):
+        action = super().add_argument(*names, **settings)
+        if action.nargs != 0:  # how many values each option takes
+            vars(self).setdefault("takes", {}).update(dict.fromkeys(action.option_strings, action.nargs or 1))
+        return action
+
+    def parse_known_args(self, args=None, namespace=None):
+        args, takes = list(sys.argv[1:] if args is None else args), getattr(self, "takes", {})
+        for i, arg in enumerate(args):
+            options = [o for o in takes if o == arg or (arg.startswith("--") and o.startswith(arg))]  # --mi: --mine
+            for j in range(i + 1, min(len(args), i + 1 + takes[options[0]])) if len(options) == 1 else ():
+                if args[j].startswith("-") and not args[j].startswith("--"):  # one value: --x=-1e5; three: " -1e5"
+                    args[i : j + 1] = [f"{arg}={args[j]}"] if takes[options[0]] == 1 else [*args[i:j], " " + args[j]]
+        return super().parse_known_args(args, namespace)
 
 
 def checked(check, *name):
@@ -123,8 +141,7 @@ def options(doc, **inputs):
     """A parser with --NAME for each lesson input (default as given) and --device; a bad value exits 2."""
     parser = OneLineErrors(description=doc.split("\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     for name, default in inputs.items():
-        text = f"{name}; a negative one as --{name}=-1e5"
-        parser.add_argument(f"--{name}", type=checked(real_number, name), default=default, help=text)
+        parser.add_argument(f"--{name}", type=checked(real_number, name), default=default, help=name)
     parser.add_argument("--device", type=checked(usable_device), default="cpu", help="cpu, cuda, cuda:1, mps, ...")
     return parser
 

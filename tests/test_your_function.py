@@ -85,18 +85,24 @@ def test_the_expression_is_computed_on_the_device_asked_for(device):
 
 NO_DERIVATIVE = [
     ("log(x)", 0.0, "log(x) needs a positive argument, and x is 0"),
-    ("log(x - 1)", 0.5, "log((x - 1)) needs a positive argument, and (x - 1) is -0.5"),
+    ("log(x - 1)", 0.5, "log(x - 1) needs a positive argument, and x - 1 is -0.5"),
     ("sqrt(x)", 0.0, "y is defined only on its right: no derivative"),
     ("sqrt(x)", -2.0, "sqrt(x) needs a positive argument, and x is -2"),
     ("abs(x)", 0.0, "y has a corner: its slope is -1 on the left, 1 on the right"),
     ("abs(x - 1) * x", 1.0, "y has a corner: its slope is -1 on the left, 1 on the right"),
-    ("1/x", 0.0, "(1 / x) divides by 0"),
+    ("1/x", 0.0, "1/x divides by 0"),
     ("x**0.5", 0.0, "y is defined only on its right: no derivative"),
     ("sqrt(-x)", 0.0, "y is defined only on its left: no derivative"),
     ("sqrt(abs(x))", 0.0, "y's slope grows without bound: no finite derivative"),
     ("(x**2)**(1/3)", 0.0, "y's slope grows without bound: no finite derivative"),
     ("0.0 ** x", 0.0, "y is defined only on its right: no derivative"),
-    ("(x - 3)**0.5", 2.0, "((x - 3) ** 0.5) has no finite real value in float64"),  # a negative number to the 1/2
+    ("(x - 3)**0.5", 2.0, "(x - 3)**0.5 is not real: a negative number to a power that is not whole is not, in Python "
+     "or PyTorch (cbrt is the real cube root)"),
+    ("x**(1/3)", -8.0, "x**(1/3) is not real: a negative number to a power that is not whole is not, in Python or "
+     "PyTorch (cbrt is the real cube root)"),
+    ("cbrt(x)", 0.0, "y's slope grows without bound: no finite derivative"),
+    ("asin(x)", 1.0, "y is defined only on its left: no derivative"),
+    ("1e-7*abs(x)", 0.0, "y has a corner: its slope is -1e-07 on the left, 1e-07 on the right"),  # no floor of 1e-6
     ("exp(x)", 1000.0, "exp(x) has no finite real value in float64"),  # e**1000 is beyond float64's 1.8e308
     ("sqrt(abs(x) + x)", 0.0, "y's slope grows without bound: no finite derivative"),  # 0 on the left, inf right
     ("exp(x)", 100.0, "y and autograd's dy/dx are not finite numbers in float32, which holds at most 3.4e+38"),
@@ -144,9 +150,9 @@ def test_where_a_step_has_a_kink_the_whole_smooths_over_all_three_ways_give_its_
 
 @pytest.mark.parametrize(
     ("expr", "x", "kinks"),
-    [("x*abs(x)", 0.0, [("abs(x)", [0.0])]), ("abs(x)", 1.0, []), ("sqrt(x**4)", 0.0, [("sqrt((x ** 4))", [math.inf])]),
-     ("0.0 ** x", 0.14, [("(0.0 ** x)", [0.0])]), ("x**2", 0.0, []), ("x**1", 0.0, []),
-     ("(x**2)**0.75", 0.0, [("((x ** 2) ** 0.75)", [math.inf])])],
+    [("x*abs(x)", 0.0, [("abs(x)", [0.0])]), ("abs(x)", 1.0, []), ("sqrt(x**4)", 0.0, [("sqrt(x**4)", [math.inf])]),
+     ("0.0 ** x", 0.14, [("0.0**x", [0.0])]), ("x**2", 0.0, []), ("x**1", 0.0, []),
+     ("(x**2)**0.75", 0.0, [("(x**2)**0.75", [math.inf])])],
 )  # fmt: skip
 def test_kinks_names_each_step_at_its_kink_with_the_slope_autograd_took(expr, x, kinks):
     tree = your_function.parse_expression(expr)
@@ -163,7 +169,7 @@ def test_pytorch_takes_0_for_abs_slope_at_0_as_the_lesson_says():
 def test_where_autograd_meets_0_times_inf_at_a_kink_the_script_says_so_and_differs(run):
     code, out, err = run("01", "--expr", "sqrt(x**4)", "--x", "0")  # x**2, whose slope at 0 is 0
     assert (code, err) == (1, "")
-    assert "at a kink:    sqrt((x ** 4)) has no derivative of its own here; autograd took inf for its slope\n" in out
+    assert "at a kink:    sqrt(x**4) has no derivative of its own here; autograd took inf for its slope\n" in out
     assert re.search(r"dy/dx +autograd nan +rules 0 +DIFFER\n", out)
 
 
@@ -180,16 +186,16 @@ def test_a_refusal_by_the_rules_prints_one_line_and_nothing_on_stdout(run):
     assert err.count("\n") == 1
 
 
-# x cancels where sympy works, leaving a number to a number: refused when its exponent is beyond 1024
+# x cancels where sympy works, leaving a number to a number: refused where its exact value would be too long
 RULES_REFUSE = {
     "(x - x + 1.0000001)**(x - x + 10**8)": "the rules would compute 1.0000001 ** 100000000 exactly",
-    "x * (x/x - 0.5)**(x - x + 2000)": "the rules would compute 0.5 ** 2000 exactly",
+    "x * (x/x - 0.5)**(x - x + 20000)": "the rules would compute 0.5 ** 20000 exactly",
 }
 
 
 @pytest.mark.parametrize("text", RULES_REFUSE)
 def test_where_x_cancels_into_a_power_too_long_to_compute_exactly_the_function_raises_value_error(text):
-    with pytest.raises(ValueError, match=rf"^{re.escape(RULES_REFUSE[text])}: its exponent is beyond 1024$"):
+    with pytest.raises(ValueError, match=rf"^{re.escape(RULES_REFUSE[text])}: more than 10,000 digits$"):
         lesson.derivatives(text, 2.0)
 
 
@@ -198,14 +204,14 @@ def test_and_main_exits_2_with_one_line(run, number):
     text = "(x - x + 1.0000001)**(x - x + 10**8)"
     code, out, err = run(number, "--expr", text.replace("x", "a") if number == "02" else text)
     assert (code, out) == (2, "")
-    assert err == f"{SCRIPTS[number]}.py: error: {RULES_REFUSE[text]}: its exponent is beyond 1024\n"
+    assert err == f"{SCRIPTS[number]}.py: error: {RULES_REFUSE[text]}: more than 10,000 digits\n"
 
 
 def test_a_power_of_1_or_a_small_exponent_is_computed():
     assert lesson.derivatives("(x/x)**(x - x + 10**8) + x", 2.0)["formula"] == "1"
     formula = lesson.derivatives("x * (x/x - 0.5)**(x - x + 1000)", 0.5)["formula"]
     assert formula == f"1/{2**1000}"  # exactly
-    assert lesson.derivatives("x * (x/x - 0.5)**(x - x + 1024)", 0.5)["formula"] == f"1/{2**1024}"  # the largest
+    assert lesson.derivatives("x * (x/x - 0.5)**(x - x + 2000)", 0.5)["formula"] == f"1/{2**2000}"  # 603 digits
 
 
 def test_a_formula_of_more_digits_than_python_writes_out_is_written_in_floating_point():
@@ -260,16 +266,17 @@ def test_05_draws_your_own_function_as_a_picture(run):
     assert '["x<br/>value 0<br/>grad 1"]' in out  # d(x e^x)/dx = (1 + x) e^x = 1 at 0
 
 
-@pytest.mark.parametrize(("length", "shown"), [(200, 200), (201, 150)])
-def test_01_prints_a_formula_of_up_to_200_characters_whole_and_a_longer_one_by_its_start(
+@pytest.mark.parametrize(("length", "shown"), [(170, 170), (171, 169)])
+def test_01_prints_a_formula_of_up_to_170_characters_whole_and_a_longer_one_by_its_start(
     monkeypatch, capsys, length, shown
 ):
     found = {"value": 2.0, "x": {"autograd": 1.0, "symbolic": 1.0, "numeric": 1.0, "formula": "x" * length}}  # y = x
     monkeypatch.setattr(your_function, "three_ways", lambda expr, point, device, output: found)
     assert lesson.main(["--expr", "x"]) == 0
     out = capsys.readouterr().out
-    assert f"by the rules: dy/dx = {'x' * shown}{' ...' if shown < length else ''}\n" in out
+    assert f"by the rules: dy/dx = {'x' * shown}{'…' if shown < length else ''}\n" in out
     assert (f"({length} characters in all, from 1 in y: the formula swells)" in out) is (shown < length)
+    assert max(map(len, out.splitlines())) <= 200
 
 
 def test_01_exits_1_where_the_three_ways_differ(monkeypatch, capsys):
@@ -307,15 +314,16 @@ PARTIALS = {  # 02: c of a and b, then right forms of dc/da and dc/db, and a mis
 def test_each_exercises_right_answer_in_either_form_is_right(y, form):
     verdict = your_function.judge(y, EXERCISES[y][form], {"x": 2.0}, "x")
     assert (verdict["right"], verdict["wrong"], verdict["difference"]) == (True, [], "0")
-    assert len(verdict["points"]) >= 20
+    assert verdict["points"] >= 20
 
 
 @pytest.mark.thorough  # the full matrix: -m thorough (CI runs it)
 @pytest.mark.parametrize("y", EXERCISES)
 def test_each_exercises_typical_mistake_is_wrong_and_names_a_point_where_it_differs(y):
     verdict = your_function.judge(y, EXERCISES[y][2], {"x": 2.0}, "x")
-    (point, yours, derivative, gap), *_ = verdict["wrong"]
-    assert gap == pytest.approx(yours - derivative)
+    (point, yours, derivative, gap), *_ = verdict["wrong"]  # as printed: 8 digits, the gap 3
+    yours, derivative, gap = float(yours), float(derivative), float(gap)
+    assert gap == pytest.approx(yours - derivative, rel=1e-2)
     assert verdict["right"] is False and verdict["difference"] not in (None, "0")
     assert yours == pytest.approx(your_function.plain(your_function.parse_expression(EXERCISES[y][2]), point))
     assert derivative == pytest.approx(your_function.plain(your_function.parse_expression(EXERCISES[y][0]), point))
@@ -327,7 +335,7 @@ def test_an_exercises_check_exits_0_where_right_and_1_where_wrong_without_giving
     exit_code, out, err = run("01", "--expr", "sin(x**2)", "--mine", EXERCISES["sin(x**2)"][form])
     assert (exit_code, err) == (code, "")
     assert ("  right: yours is dy/dx\n" in out) is (code == 0)
-    assert "the rules' dy/dx" not in out and out.count("2*x*cos(x**2)") == (form == 0)  # only where it is yours
+    assert "the rules' dy/dx" not in out and out.count("2*x*cos(x**2)") == 2 * (form == 0)  # yours, as read
 
 
 def test_the_readme_lists_these_exercises_in_order_each_with_its_command():
@@ -374,7 +382,7 @@ def test_a_form_undefined_where_the_derivative_exists_is_wrong_and_the_output_sa
 
 def test_a_form_undefined_at_one_point_only_is_found_there():
     verdict = your_function.judge("x**2", "2*x**2/x", {"x": 2.0}, "x")
-    assert verdict["right"] is False and verdict["wrong"] == [[{"x": 0.0}, None, 0.0, None]]
+    assert verdict["right"] is False and verdict["wrong"] == [[{"x": 0.0}, None, "0", None]]
 
 
 def test_right_at_the_chosen_x_by_chance_is_wrong_and_says_so(run):
@@ -400,26 +408,33 @@ def test_float_rounding_does_not_decide_a_difference_of_1e_minus_13(run):
 def test_the_points_are_at_least_20_spread_over_both_signs_where_the_domain_has_them_and_its_edges(y, x):
     variables = ("a", "b") if "a" in y else ("x",)
     verdict = your_function.judge(y, "0", dict.fromkeys(variables, x), variables[0])
-    values = [p[variables[0]] for p in verdict["points"]]
-    assert len(values) >= 20
+    least, most = verdict["span"][variables[0]]
+    assert verdict["points"] >= 20
     if y == "x**2 + 3*x + 1":
-        assert min(values) < -100 and max(values) > 100 and 0.0 in values
+        assert (least, most) == (-1000, 1000)
     if y == "sqrt(x)":
-        assert verdict["edges"] == [("x", pytest.approx(0.0, abs=1e-15))] and min(values) < 1e-9
+        assert verdict["edges"] == [("x", pytest.approx(0.0, abs=1e-15))] and 0 < least < 1e-9
     if y == "log(x - 5)":
-        assert verdict["edges"] == [("x", pytest.approx(5.0))] and min(values) == pytest.approx(5.0)
+        assert verdict["edges"] == [("x", pytest.approx(5.0))] and least == pytest.approx(5.0)
 
 
+@pytest.mark.thorough  # its process stopped: the next check starts one (a third of a second)
 def test_where_sympy_runs_out_of_time_the_points_decide_and_the_line_says_so(monkeypatch, run):
-    import sympy
+    monkeypatch.setattr(your_function, "SIMPLIFY_SECONDS", 0)  # the points' verdict alone
+    code, out, _ = run("01", "--mine", "2*x + 4")
+    assert code == 1 and "  sympy did not finish reducing yours - dy/dx in time: the comparison at points decides\n" in out
+    assert "  wrong (though right" not in out and "  wrong: yours is not dy/dx; --answer shows it\n" in out
+    code, out, _ = run("01", "--expr", "2**x", "--mine", "exp(x*log(2))*log(2)")  # right, as sympy finds later
+    assert code == 1 and "  undecided: sympy did not finish, and the points alone do not decide\n" in out
 
-    monkeypatch.setattr(your_function, "SIMPLIFY_SECONDS", 0.01)
-    monkeypatch.setattr(sympy, "simplify", lambda expression: time.sleep(0.1) or expression)
-    code, out, _ = run("01", "--expr", "2**x", "--mine", "exp(x*log(2))*log(2)")  # cancel() leaves it
-    assert code == 0 and "sympy did not finish simplifying in 0.01 s: the comparison at points decides\n" in out
-    assert "  right: yours is dy/dx, as far as the points show\n" in out
-    verdict = your_function.judge("x**2 + 3*x + 1", "2*x + 4", {"x": 2.0}, "x")  # wrong: factor() does, no simplify()
-    assert (verdict["right"], verdict["difference"]) == (False, "1") and verdict["wrong"]
+
+@pytest.mark.thorough  # its process stopped: the next check starts one (a third of a second)
+def test_a_check_that_does_not_finish_in_time_is_stopped_and_the_next_one_starts_afresh(monkeypatch):
+    monkeypatch.setattr(your_function, "SECONDS", 0.01)
+    with pytest.raises(ValueError, match=r"^the rules of calculus did not finish in 0.01 s for x\*\*x\*\*x"):
+        your_function.judge("x**x**x**x**x**x", "x", {"x": 0.5}, "x")
+    monkeypatch.undo()
+    assert your_function.judge("x**2", "2*x", {"x": 1.0}, "x")["right"] is True
 
 
 @pytest.mark.thorough  # simplify() imports sympy.physics: a tenth of a second of the default run
@@ -460,10 +475,15 @@ def test_the_rules_know_0_to_a_power_is_0_where_the_power_is_positive():
      ("sqrt(0.01 - (x - 5)**2)", "(5 - x)/sqrt(0.01 - (x - 5)**2)", 5.0), ("x*abs(x)", "2*abs(x)", 0.0)],
 )  # fmt: skip
 def test_the_points_fill_a_narrow_domain_from_inside_its_edges_and_keep_a_kink_the_whole_smooths(y, mine, x):
-    verdict = your_function.judge(y, mine, {"x": x}, "x")
-    values = [p["x"] for p in verdict["points"]]
-    assert verdict["right"] is True and len(values) >= 20
-    for _, edge in verdict["edges"]:  # every point on x's side of each edge, and one within 1e-9 of it
+    import judge
+    import sympy
+
+    tree, symbols = judge.parse_expression(y), {"x": sympy.Symbol("x", real=True)}
+    rules = sympy.diff(judge.formula(tree, symbols), symbols["x"])
+    points, edges = judge.sample_points(tree, rules, symbols, judge.lines({"x": x})[0], judge.GRID)
+    values = [float(p["x"]) for p, _ in points]
+    assert your_function.judge(y, mine, {"x": x}, "x")["right"] is True and len(values) >= 20
+    for _, edge in edges:  # every point on x's side of each edge, and one within 1e-9 of it
         assert all((v < edge) == (x < edge) for v in values) and min(abs(v - edge) for v in values) < 1e-9
     assert y != "x*abs(x)" or 0.0 in values  # abs has a kink at 0, x*abs(x) none: 0 is kept
     gaps = [b - a for a, b in itertools.pairwise(sorted(values))]  # a narrow one filled where widest
@@ -486,7 +506,8 @@ def test_a_right_answer_says_where_it_was_compared_and_that_it_agrees_everywhere
     assert code == 0 and "--answer" not in out
     where = r"\n  in general, at \d+ points where dy/dx is defined \(x from -1000 to 1000\), in 60 digits:\n"
     assert re.search(where, out)
-    assert "\n  yours agrees with dy/dx to 20 digits at every one\n  by sympy: yours - dy/dx = 0\n" in out
+    agrees = "  yours agrees with dy/dx at every one (no difference shows in 60 digits and again in 120)\n"
+    assert f"\n{agrees}  by sympy: yours - dy/dx = 0\n" in out
 
 
 def test_where_y_is_defined_nowhere_the_check_in_general_is_undecided_and_exits_1(run):
