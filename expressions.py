@@ -319,8 +319,8 @@ def precise(tree, values, digits=60):
     def operate(name, *parts):
         if name in FUNCTIONS and name not in ("log", "sqrt", "cbrt", "abs", "asin", "acos", "atan"):
             far = abs(parts[0]) > reach
-        else:
-            far = name == "**" and parts[0] != 0 and abs(parts[1] * mpmath.log(abs(parts[0]))) > reach
+        else:  # and a power beyond e**REACH, or to a whole number beyond 2**64, which mpmath multiplies out
+            far = name == "**" and parts[0] != 0 and max(abs(parts[1] * mpmath.log(abs(parts[0]))), abs(parts[1]) / 2**64 * reach) > reach
         if far:
             raise TooFar(unparse((name, *(("number", mpmath.nstr(p, 3)) for p in parts))))
         value = apply(mpmath, name, *parts) if name in FUNCTIONS else arithmetic(name, *parts)

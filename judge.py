@@ -69,12 +69,12 @@ def exact(value):
 
 
 def value_at(expression, symbols, values, digits=DIGITS):
-    """A sympy formula at values, to digits digits: sympy's evalf raises its own precision (to 20 times digits)
+    """A sympy formula at values, to digits digits: sympy's evalf raises its own precision (to 5 times digits)
     while cancellation eats digits, and where it can only bound the value, 0 where that is exact; None where it is
     not a finite real number, TooFar where the digits were not reached (1 - tanh(x)**2 at x = 10**4)."""
     subs = {symbols[n]: exact(v) for n, v in values.items()}
     try:
-        value = expression.evalf(digits, subs=subs, maxn=20 * digits)
+        value = expression.evalf(digits, subs=subs, maxn=5 * digits)
     except (ArithmeticError, ValueError, TypeError):  # 1/0 on the way
         return None
     if not (value.is_Number and value.is_extended_real and value.is_finite):
@@ -96,10 +96,13 @@ def defined(tree, values):
 
 
 def shown(value, digits=8):
-    """A number for the screen: as :g writes it, beyond float64 too (1.2e+434), never inf."""
-    if value is None or not abs(value) or mpmath.mpf("1e-300") < abs(value) < mpmath.mpf("1e300"):
+    """A number for the screen: as :g writes it, beyond float64 too (1.2e+434), never inf; where its exponent
+    alone would be a line, as a power of 10 (10^(4.343e+999))."""
+    if value is None or not value or 1e-300 < abs(value) < 1e300:
         return value if value is None else f"{float(value):.{digits}g}"
-    return mpmath.nstr(value, digits).replace(".0e", "e")
+    power = mpmath.log10(abs(value))
+    sign = "-" * (value < 0)
+    return mpmath.nstr(value, digits).replace(".0e", "e") if abs(power) < 1e8 else f"{sign}10^({mpmath.nstr(power, 4)})"
 
 
 # Where a derivative exists: a finite value, and one slope from both sides
@@ -346,7 +349,9 @@ def judgement(expr, mine, point, name):
         dense = at_points(tree, theirs, yours, rules, symbols, point, fill=False)
         verdict |= {"wrong": dense["wrong"], "dense": dense["points"]}
     yield decided(verdict)
-    if difference != 0:  # factored for reading where yours is wrong, or by simplify(), which may find 0
+    powers = [p.exp for p in difference.atoms(sympy.Pow) if p.exp.is_Number] + [0]
+    if difference != 0 and not (verdict["wrong"] and max(map(abs, powers)) > 100):  # (x**100000 + 1): not factor()
+        # factored for reading where yours is wrong, or by simplify(), which may find 0 where cancel() did not
         verdict["difference"] = text_of(sympy.factor(difference) if verdict["wrong"] else sympy.simplify(yours - rules))
         yield decided(verdict)
 
