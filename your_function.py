@@ -1,7 +1,6 @@
 """Your own function (--expr) and your own derivative (--mine), for examples 1 and 2. --expr: the derivative
 three ways, by autograd, by the rules of calculus (sympy, as by hand) and measured (the central difference).
---mine: your derivative judged in general: by sympy, and apart from it at points from -1000 to 1000, in 60 digits.
-What may not finish (sympy's rules and simplification) runs in judge.py's process, started on first use.
+--mine: your derivative judged in general, by sympy and at points, in judge.py's process (started once).
 """
 
 import atexit
@@ -19,88 +18,75 @@ from expressions import apply, at_point, cut, kink_steps, parse_expression, plai
 from lesson_tools import agree, leaf, real_number
 
 SECONDS = 8.0  # what judge.py's first reply may take, its start included: a check ends within 10 s
-SIMPLIFY_SECONDS = 2.0  # and each reply after it, as sympy reduces yours - dy/dx further: then it is stopped
-WORKER = {}  # judge.py's process and its replies: started for --expr and --mine only, once, and reused
+SIMPLIFY_SECONDS = 2.0  # and each reply after it, as sympy reduces yours - dy/dx further (0: no more replies)
+WORKER = {}  # judge.py's process and the queue of its replies
 
 
 class NoDerivative(ArithmeticError):
     """The expression has no finite derivative at the point: the message says why."""
 
 
-# judge.py's process, asked, and stopped at a deadline on every OS (a thread could not be)
+# judge.py's process: asked, and stopped at a deadline on every OS, as a thread could not be
 def ask(name, *arguments, seconds=None):
-    """What judge.py's ANSWERS[name](*arguments) yields within seconds (SECONDS: the first reply) and within
-    SIMPLIFY_SECONDS more for each next (0: none): ([replies], whether it finished). Past that its process is
-    stopped, and the next ask starts one. A refusal there is ValueError here."""
-    for _ in range(2):  # a process that has ended since its last answer is started again, once
-        if not WORKER or WORKER["process"].poll() is not None:
-            stop()
-            start()
-        try:
-            pickle.dump((name, arguments), WORKER["process"].stdin)
-            WORKER["process"].stdin.flush()
-            break
-        except OSError:
-            stop()
-    else:
-        raise ValueError("the judge's process could not be started")
+    """judge.py's ANSWERS[name](*arguments): its replies that came within seconds (SECONDS) for the first, within
+    SIMPLIFY_SECONDS for each next; past that, its process is stopped. ValueError for a refusal, or no reply."""
+    if "process" not in WORKER or WORKER["process"].poll() is not None:  # none yet, or it has ended
+        start()
+    pickle.dump((name, arguments), WORKER["process"].stdin)
+    WORKER["process"].stdin.flush()
     replies, wait = [], seconds or SECONDS
     while wait:
         try:
             kind, reply = WORKER["replies"].get(timeout=wait)
         except queue.Empty:
             break
-        if kind == "done":
-            return replies, True
-        if kind != "reply":  # refused; or ended, out of memory
+        if kind != "reply":  # done; refused; or ended: out of memory
             stop() if kind == "ended" else None
+            if kind == "done":
+                return replies
             raise ValueError(reply or "the rules of calculus stopped: they need more than this lesson allows")
-        replies.append(reply)
-        wait = SIMPLIFY_SECONDS
+        replies, wait = [*replies, reply], SIMPLIFY_SECONDS
     stop()
-    return replies, False
+    if not replies:
+        raise ValueError(f"the rules of calculus did not finish in {seconds or SECONDS:g} s")
+    return replies
 
 
 def start():
-    """Start judge.py as a process of its own, and a thread that reads its replies as they come."""
-    script = str(Path(__file__).with_name("judge.py"))
-    process = subprocess.Popen([sys.executable, script], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                               stderr=subprocess.DEVNULL)  # fmt: skip
-    replies = queue.Queue()
+    """Start judge.py in a process of its own, and a thread that reads its replies as they come."""
+    stop()
+    process = subprocess.Popen([sys.executable, str(Path(__file__).with_name("judge.py"))], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)  # fmt: skip
+    WORKER.update(process=process, replies=queue.Queue())
+    threading.Thread(target=read, args=(process.stdout, WORKER["replies"]), daemon=True).start()
 
-    def read():
-        try:
-            while True:
-                replies.put(pickle.load(process.stdout))
-        except Exception:  # its end: stopped, or it could not go on
-            replies.put(("ended", None))
 
-    threading.Thread(target=read, daemon=True).start()
-    WORKER.update(process=process, replies=replies)
+def read(channel, replies):
+    """Put each reply judge.py sends into replies, then ("ended", None) at its end (stopped, or out of memory)."""
+    try:
+        while True:
+            replies.put(pickle.load(channel))
+    except Exception:
+        replies.put(("ended", None))
 
 
 @atexit.register
 def stop():
     """Stop judge.py's process, if one runs."""
-    if WORKER:
-        process = WORKER.pop("process")
-        WORKER.clear()
+    if process := WORKER.pop("process", None):
         process.kill()
         process.wait()
-        process.stdin.close()
-        process.stdout.close()
+        process.stdin.close(), process.stdout.close()
 
 
 # Three ways to the derivative
 def kinks(tree, values):
-    """[(step, autograd's local slopes there)] for each kink step, in an expression that has a derivative as a
-    whole: what autograd took there, for each part of the step that depends on a variable."""
-    found = []
+    """(step, autograd's local slopes there) for each kink step, in an expression that has a derivative as a whole:
+    what autograd took there, for each part of the step that depends on a variable."""
     for step, at in kink_steps(tree, values):
         inputs = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in at]
         local = torch.autograd.grad(torch.pow(*inputs) if step[0] == "**" else apply(torch, step[0], *inputs), inputs)
-        found.append((unparse(step), [g for part, g in zip(step[1:], local, strict=True) if uses(part)]))
-    return found
+        yield unparse(step), [g for part, g in zip(step[1:], local, strict=True) if uses(part)]
 
 
 def central_difference_of(tree, values, name):
@@ -120,21 +106,17 @@ def three_ways(expr, point, device="cpu", output="y"):
     """expr's value at point ({variable: value}, as float32 holds it) and each derivative three ways: {"value": y,
     name: {"autograd", "symbolic", "numeric", "formula"}}; NoDerivative where there is none. A way that fails
     where the derivative exists is nan (a formula 0/0 there, autograd's 0*inf at a kink)."""
-    tree = parse_expression(expr, tuple(point))
-    leaves = {n: leaf(v, device, n) for n, v in point.items()}
+    tree, leaves = parse_expression(expr, tuple(point)), {n: leaf(v, device, n) for n, v in point.items()}
     at = {n: t.item() for n, t in leaves.items()}  # the float32 values autograd works with; the others too
-    replies, _ = ask("rules", expr, at, output)
-    if not replies:
-        raise ValueError(f"the rules of calculus did not finish in {SECONDS:g} s for {output} = {cut(expr, 60)}")
-    if replies[0]["reason"]:
-        raise NoDerivative(f"at {at_point(at)}, {replies[0]['reason']}")
-    y = with_autograd(tree, leaves)
-    y.backward()
+    rules = ask("rules", expr, at, output)[0]
+    if rules["reason"]:
+        raise NoDerivative(f"at {at_point(at)}, {rules['reason']}")
+    (y := with_autograd(tree, leaves)).backward()
     found = {"value": y.item()}
     for n, t in leaves.items():
-        (symbolic, text), autograd = replies[0][n], t.grad.item() if t.grad is not None else 0.0  # None: unused
-        found[n] = {"autograd": autograd, "symbolic": symbolic, "numeric": central_difference_of(tree, at, n)[0]}
-        found[n]["formula"] = text
+        autograd = t.grad.item() if t.grad is not None else 0.0  # None: y does not use n
+        found[n] = dict(zip(("symbolic", "formula"), rules[n], strict=True), autograd=autograd)
+        found[n]["numeric"] = central_difference_of(tree, at, n)[0]
     ways = [(output, found["value"])] + [(f"autograd's d{output}/d{n}", found[n]["autograd"]) for n in point]
     overflow = [way for way, v in ways if math.isinf(v) or (way == output and math.isnan(v))]  # nan: 0*inf at a kink
     if overflow:
@@ -152,32 +134,31 @@ def derivatives(expr="x**2 + 3*x + 1", x=2.0, device="cpu"):
 
 
 def judge(expr, mine, point, name):
-    """Whether mine (text) is the derivative of expr along name at point ({variable: value}), in general: judge.py's
-    verdict (its judgement()), with "finished": whether sympy finished reducing yours - the derivative in time."""
-    replies, finished = ask("judgement", expr, mine, point, name)
-    if not replies:
-        raise ValueError(f"the rules of calculus did not finish in {SECONDS:g} s for {cut(expr, 60)}")
-    return {**replies[-1], "finished": finished}
+    """Whether mine (text) is the derivative of expr along name at point, in general: judge.py's fullest evidence in
+    time, and "right": False where yours differs at a point, None (undecided) at fewer than 20 points or while sympy's
+    difference is neither 0 nor checked at DENSE points more, else True."""
+    verdict = ask("judgement", expr, mine, point, name)[-1]
+    settled = verdict["difference"] == "0" or verdict["dense"]
+    return verdict | {"right": False if verdict["wrong"] else None if verdict["points"] < 20 or not settled else True}
 
 
 # What --expr and --mine print (examples 1 and 2)
 def show_three_ways(expr, point, device, output="y", example="Example 1"):
     """The run with --expr: how it read y, the derivative by autograd, by the rules and measured, side by side,
     then their checks. Returns the exit status: 0 where they agree, 1 where they do not or there is none."""
-    tree, title = parse_expression(expr, tuple(point)), f"{example}, your own function on {device}: {output} = "
+    tree, at = parse_expression(expr, tuple(point)), {n: leaf(v, name=n).item() for n, v in point.items()}
+    title = f"{example}, your own function on {device}: {output} = {cut(expr, 150)}\n" + reading(expr, point, output)
     try:
         found = three_ways(expr, point, device, output)  # first: a refusal by the rules is one line, exit 2
     except NoDerivative as reason:
-        print(f"{title}{cut(expr, 150)}\nread as {output} = {cut(unparse(tree), 180)}\n{reason}; nothing to compare")
+        print(f"{title}\n{reason}; nothing to compare")
         return 1
-    print(f"{title}{cut(expr, 150)}\nread as {output} = {cut(unparse(tree), 180)}")
-    at = {n: leaf(v, name=n).item() for n, v in point.items()}
+    print(title)
     where = "; ".join(f"{n} = {v:g}, in float32 {at[n]:.10g}" for n, v in point.items())
     print(f"{where}: all three ways work at it; {output} = {found['value']:.8g} (the forward pass)")
     grads = ", ".join(f"{n}.grad = {found[n]['autograd']:.8g}" for n in point)
     print(f"by autograd:  {output}.backward() leaves {grads}")
-    for n in point:
-        text = found[n]["formula"]  # the rules can make it swell far beyond the expression: show its start
+    for n, text in ((n, found[n]["formula"]) for n in point):  # the rules' can swell far beyond y: its start
         print(f"by the rules: d{output}/d{n} = {cut(text, 170)}")
         if len(text) > 170:
             print(f"              ({len(text)} characters in all, from {len(expr)} in {output}: the formula swells)")
@@ -195,24 +176,28 @@ def show_three_ways(expr, point, device, output="y", example="Example 1"):
     return 0 if all(ok) else 1
 
 
+def reading(text, point, output=""):
+    """The line that says how the text was read, in the language's explicit form (3x^2 as 3*x**2)."""
+    return f"read as {output + ' = ' * bool(output)}{cut(unparse(parse_expression(text, tuple(point))), 180)}"
+
+
 def show_judgement(expr, mine, point, device, output="y", example="Example 1", answer=False):
     """The run with --mine: each of your derivatives ({variable: text}), how it was read, its value at the point,
     and one verdict in general, with the evidence. The exit status: 0 where each is right, 1 where one is not."""
     at = {n: leaf(v, name=n).item() for n, v in point.items()}  # as autograd sees them
     verdicts = {n: judge(expr, text, at, n) for n, text in mine.items()}  # first: a refusal is one line, exit 2
-    print(f"{example}, your derivative checked: {output} = {cut(expr, 150)}")
-    print(f"read as {output} = {cut(unparse(parse_expression(expr, tuple(point))), 180)}")
+    print(f"{example}, your derivative checked: {output} = {cut(expr, 150)}\n" + reading(expr, point, output))
     try:
         found = three_ways(expr, point, device, output)
     except NoDerivative as reason:
         found = print(f"{reason}; nothing to compare there, the check in general follows")
     for n, verdict in verdicts.items():
-        label, yours = f"d{output}/d{n}", verdict["at"] or "not defined"
-        print(f"yours: {label} = {cut(mine[n], 180)}\n  read as {cut(unparse(parse_expression(mine[n], tuple(point))), 180)}")
+        label, chance = f"d{output}/d{n}", f" (though right at {at_point(at)})" * bool(found and verdict["right_at"])
         rules = f", autograd's {found[n]['autograd']:.8g}, the rules' {found[n]['symbolic']:.8g}" if found else ""
-        print(f"  at {at_point(at)}: yours {yours}{rules}")
+        print(f"yours: {label} = {cut(mine[n], 180)}\n  " + reading(mine[n], point))
+        print(f"  at {at_point(at)}: yours {verdict['at'] or 'not defined'}{rules}")
         shown_in_general(verdict, label)
-        print(f"  {said(verdict, label, f' (though right at {at_point(at)})' * bool(found and verdict['right_at']), answer)}")
+        print(f"  {said(verdict, label, chance, answer)}")
         if answer:
             print(f"  the rules' {label} = {cut(verdict['rules'], 170)}")
     return 0 if all(verdict["right"] for verdict in verdicts.values()) else 1
@@ -220,38 +205,33 @@ def show_judgement(expr, mine, point, device, output="y", example="Example 1", a
 
 def shown_in_general(verdict, label):
     """Print what the check in general found: where it compared, where yours differs, sympy's difference."""
-    points, edges, wrong = verdict["points"], verdict["edges"], verdict["wrong"]
-    if not points:
-        print(f"  in general: no point where {label} is defined and 60 digits reach: undecided")
-    else:
-        where = ", ".join(f"{n} from {least:g} to {most:g}" for n, (least, most) in verdict["span"].items())
-        edges = sorted({f"{n} = {e:.6g}" for n, e in edges})
-        where += ("; just inside the edge at " + ", ".join(edges[:3]) + " ..." * (len(edges) > 3)) * bool(edges)
-        print(f"  in general, at {points} points where {label} is defined ({where}), in 60 digits:")
+    points, edges, wrong = verdict["points"], sorted({f"{n} = {e:.6g}" for n, e in verdict["edges"]}), verdict["wrong"]
+    where = ", ".join(f"{n} from {least:g} to {most:g}" for n, (least, most) in verdict["span"].items())
+    where += ("; just inside the edge at " + ", ".join(edges[:3]) + " ..." * (len(edges) > 3)) * bool(edges)
+    print(f"  in general, at {points} points where {label} is defined ({where}), in 60 digits:" if points else
+          f"  in general: no point where {label} is defined and 60 digits reach: undecided")  # fmt: skip
     if verdict["dense"]:
-        print(f"  and at {verdict['dense']} more from 1e-4 to 1e12 each side, as sympy's difference is not 0 as printed")
+        print(f"  and at {verdict['dense']} more, 1e-4 to 1e12 each side: sympy's difference is not 0 as printed")
     if wrong:
         p, theirs, derivative, gap = wrong[0]
         what = "is not defined" if theirs is None else f"is {theirs}" + f" ({gap} apart)" * (theirs == derivative)
         print(f"  yours differs at {len(wrong)} of them: at {at_point(p)}, yours {what} where {label} is {derivative}")
     elif points:
         print(f"  yours agrees with {label} at every one (no difference shows in 60 digits and again in 120)")
-    if verdict["difference"] is None:
-        print(f"  sympy did not finish reducing yours - {label} in time: the comparison at points decides")
-    else:
-        print(f"  by sympy: yours - {label} = {cut(verdict['difference'], 170)}")
+    late = f"  sympy did not finish reducing yours - {label} in time: the comparison at points decides"
+    print(late if verdict["difference"] is None else f"  by sympy: yours - {label} = {cut(verdict['difference'], 170)}")
 
 
 def said(verdict, label, chance, answer):
     """The one verdict: right, wrong (where yours alone is undefined, where), or undecided, and why."""
-    wrong, holes = verdict["wrong"], verdict["holes"]
+    wrong, holes, points = verdict["wrong"], verdict["holes"], verdict["points"]
     if verdict["right"]:
-        hole = f"; at {at_point(holes[0][0])} it is not, and yours is {holes[0][1]}" if holes else ""
+        hole = f"; at {at_point(holes[0][0])} it is not defined, and yours is {holes[0][1]}" if holes else ""
         return f"right: yours is {label}" + ", as far as the points show" * (verdict["difference"] != "0") + hole
     if verdict["right"] is None:
-        why = f"{verdict['points']} points, fewer than 20" if verdict["points"] else "no point to compare at"
-        return "undecided: " + (why if verdict["points"] < 20 else "sympy did not finish, and the points alone do not decide")
+        why = f"{points} points, fewer than 20" if points else "no point to compare at"
+        return "undecided: " + (why if points < 20 else "sympy did not finish, and the points alone do not decide")
     if all(case[1] is None for case in wrong):
-        more = " only" if len(wrong) == 1 else f" and {len(wrong) - 1} more of the points"
-        return f"wrong at {at_point(wrong[0][0])}{more}: yours is not defined there, where {label} is {wrong[0][2]}; elsewhere it is {label}"
+        where = at_point(wrong[0][0]) + (" only" if len(wrong) == 1 else f" and {len(wrong) - 1} more of the points")
+        return f"wrong at {where}: yours is not defined there, where {label} is {wrong[0][2]}; elsewhere it is {label}"
     return f"wrong{chance}: yours is not {label}" + "; --answer shows it" * (not answer)

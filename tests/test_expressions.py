@@ -14,7 +14,8 @@ import expressions
 
 
 @pytest.mark.parametrize(
-    "expr", ["sin(x) * exp(-x/2)", "x / (1 + x**2)", "2**-x**2", "sigmoid(tanh(x))**3", "sec(x)coth(x) + atan(x)cbrt(x)"]
+    "expr",
+    ["sin(x) * exp(-x/2)", "x / (1 + x**2)", "2**-x**2", "sigmoid(tanh(x))**3", "sec(x)coth(x) + atan(x)cbrt(x)"],
 )
 def test_the_built_torch_function_passes_gradcheck_in_float64(expr):
     tree = expressions.parse_expression(expr)
@@ -89,8 +90,8 @@ def test_the_notation_means_what_a_textbook_means_by_it(text, means):
     ("text", "message"),
     [("sin x", "sin needs its argument in parentheses: write sin(x)"),
      ("xsin(x)", "unknown function 'xsin': write x sin(x) or x*sin(x)"),
-     ("2xsin(2x + 1)", "unknown function 'xsin': write x sin(2x + 1) or x*sin(2x + 1)"),
-     ("sinx", "unknown name 'sinx': write sin(x)"), ("xe^x", "unknown name 'xe': write x e or x*e"),
+     ("2xsin(2x + 1)", "unknown function 'xsin': write 2x sin(2x + 1) or 2x*sin(2x + 1)"),
+     ("sinx + 1", "unknown name 'sinx': write sin(x) + 1"), ("xe^x", "unknown name 'xe': write x e^x or x*e^x"),
      ("asinh(x)", "unknown function 'asinh': not x, e, pi or a function of the language"),
      ("x 2", "'2' at character 3 cannot follow what comes before it"),
      ("2 3", "'3' at character 3 cannot follow what comes before it"),
@@ -115,7 +116,9 @@ def test_each_function_means_the_same_in_torch_floats_sympy_and_mpmath(function,
     values = [
         expressions.apply(torch, function, torch.tensor(u, dtype=torch.float64)).item(),
         expressions.apply(math, function, u),
-        float(cbrt(sympy.Float(u, 30)) if function == "cbrt" else expressions.apply(sympy, function, sympy.Float(u, 30))),
+        float(
+            cbrt(sympy.Float(u, 30)) if function == "cbrt" else expressions.apply(sympy, function, sympy.Float(u, 30))
+        ),
         float(expressions.apply(mpmath, function, mpmath.mpf(u))),
     ]
     assert values == pytest.approx([values[0]] * 4, rel=1e-12)
@@ -145,9 +148,7 @@ BAD = {
     "2 3": "'3' at character 3 cannot follow what comes before it",
     "x" + "+x" * 100: "the expression is 201 characters long, more than 200",
     "(" * 31 + "x" + ")" * 31: "parentheses are nested deeper than 30",
-    "9**9**9**9": "9**9**9**9 is too large to compute exactly: more than 10,000 digits",
-    "10**10**10": "10**10**10 is too large to compute exactly",
-    "x*(1 + 1e-1000)**1000": "(1 + 1e-1000)**1000 is too large to compute exactly",  # each exponent small
+    "9**9**9**9": "9**9**9**9 is beyond what the lesson computes, 1e1000 and more",
     "x*exp(exp(exp(10)))": "exp(exp(exp(10))) is beyond what the lesson computes",
     "x*\u0663": "'\u0663' at character 3 is not part of the language",
     "sin(x, x)": "sin takes one argument, got 2",
@@ -216,9 +217,9 @@ def test_the_expression_is_only_parsed_never_run_as_python(module):
 def test_each_limit_holds_at_its_edge_and_refuses_just_beyond():
     parse = expressions.parse_expression
     assert parse("10*x" + "+x" * 98) and parse("(" * 30 + "x" + ")" * 30) == ("x",)  # 200 characters; 30 deep
-    assert parse("x * 1e-1024") and parse("x * 10**5000") and parse("x * 1**(10**9)")  # 1 to any power is 1
-    with pytest.raises(ValueError, match=r"^10\*\*5001 is too large to compute exactly: more than 10,000 digits"):
-        parse("x * 10**5001")  # its digits, counted as 2 for each power of 10: 10,002
+    assert parse("x * 1e-1024") and parse("x * 10**(10**10)") and parse("x * exp(exp(2302))")  # e**2302: 5.6e999
+    with pytest.raises(ValueError, match=r"^exp\(exp\(2303\)\) is beyond what the lesson computes, 1e1000 and"):
+        parse("x * exp(exp(2303))")  # e**2303 is 1.5e1000
     for beyond, message in [("x" + "+x" * 100, "201 characters long"), ("(" * 31 + "x" + ")" * 31, "deeper than 30"),
                             ("x * 1e-1025", "1e-1025 is written with an exponent beyond 1024")]:  # fmt: skip
         with pytest.raises(ValueError, match=re.escape(message)):
@@ -241,7 +242,10 @@ def test_each_refusal_names_what_and_where(text, message):
 
 def test_unparse_writes_the_reading_with_the_parentheses_it_needs():
     assert expressions.unparse(expressions.parse_expression("-x * sin(2 + x)")) == "-x*sin(2 + x)"
-    assert expressions.unparse(expressions.parse_expression("(a - b) - (a - b)**-2", ("a", "b"))) == "a - b - (a - b)**(-2)"
+    assert (
+        expressions.unparse(expressions.parse_expression("(a - b) - (a - b)**-2", ("a", "b")))
+        == "a - b - (a - b)**(-2)"
+    )
 
 
 def test_mpmath_computes_far_out_and_stops_only_beyond_1e1000():
@@ -271,7 +275,9 @@ def test_undefined_means_the_same_in_floats_mpmath_and_torch_abs_does_not_make_i
 def test_a_constant_beyond_float64_is_computed_as_torch_does_in_float64():
     y = expressions.with_autograd(expressions.parse_expression("exp(x + 1000)/exp(1000)"), torch.tensor([1.0]))
     assert torch.isnan(y).all()  # inf/inf in float32: the lesson says so; mpmath and sympy compute it (e**x)
-    assert float(expressions.precise(expressions.parse_expression("exp(x + 1000)/exp(1000)"), {"x": 1})) == pytest.approx(math.e)
+    assert float(
+        expressions.precise(expressions.parse_expression("exp(x + 1000)/exp(1000)"), {"x": 1})
+    ) == pytest.approx(math.e)
 
 
 def test_0_to_a_power_is_0_where_the_power_is_positive_and_nan_elsewhere_in_the_rules():

@@ -88,7 +88,9 @@ def test_every_mine_run_ends_with_one_verdict_or_one_line(parses, runs):
     @given(TEXTS, TEXTS, POINTS, strategies.booleans())
     def check(y, mine, x, two):
         if two:
-            code, out, _ = ended_well("02", "--expr", y.replace("x", "a"), "--mine-b", mine.replace("x", "b"), "--a", repr(x))
+            code, out, _ = ended_well(
+                "02", "--expr", y.replace("x", "a"), "--mine-b", mine.replace("x", "b"), "--a", repr(x)
+            )
         else:
             code, out, _ = ended_well("01", "--expr", y, "--mine", mine, "--x", repr(x))
         verdicts = [line for line in out.splitlines() if line.startswith(("  right", "  wrong", "  undecided"))]

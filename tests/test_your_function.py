@@ -5,8 +5,6 @@ derivative (--mine) judged right or wrong in general."""
 import itertools
 import math
 import re
-import sys
-import time
 
 import pytest
 import torch
@@ -97,10 +95,18 @@ NO_DERIVATIVE = [
     ("sqrt(abs(x))", 0.0, "y's slope grows without bound: no finite derivative"),
     ("(x**2)**(1/3)", 0.0, "y's slope grows without bound: no finite derivative"),
     ("0.0 ** x", 0.0, "y is defined only on its right: no derivative"),
-    ("(x - 3)**0.5", 2.0, "(x - 3)**0.5 is not real: a negative number to a power that is not whole is not, in Python "
-     "or PyTorch (cbrt is the real cube root)"),
-    ("x**(1/3)", -8.0, "x**(1/3) is not real: a negative number to a power that is not whole is not, in Python or "
-     "PyTorch (cbrt is the real cube root)"),
+    (
+        "(x - 3)**0.5",
+        2.0,
+        "(x - 3)**0.5 is not real: a negative number to a power that is not whole is not, in Python "
+        "or PyTorch (cbrt is the real cube root)",
+    ),
+    (
+        "x**(1/3)",
+        -8.0,
+        "x**(1/3) is not real: a negative number to a power that is not whole is not, in Python or "
+        "PyTorch (cbrt is the real cube root)",
+    ),
     ("cbrt(x)", 0.0, "y's slope grows without bound: no finite derivative"),
     ("asin(x)", 1.0, "y is defined only on its left: no derivative"),
     ("1e-7*abs(x)", 0.0, "y has a corner: its slope is -1e-07 on the left, 1e-07 on the right"),  # no floor of 1e-6
@@ -216,9 +222,8 @@ def test_a_power_of_1_or_a_small_exponent_is_computed():
 
 
 def test_a_formula_of_more_digits_than_python_writes_out_is_written_in_floating_point():
-    found = lesson.derivatives("x" + "*1e-300" * 16, 2.0)  # dy/dx = 10**-4800 exactly
-    limited = hasattr(sys, "get_int_max_str_digits")  # Python 3.10.7 and newer write at most 4300 digits
-    assert found["formula"] == ("1.00000000000000e-4800" if limited else f"1/{10**4800}")
+    found = lesson.derivatives("x" + "*1e-300" * 16, 2.0)  # dy/dx = 10**-4800 exactly, whole in judge.py's process
+    assert found["formula"] == "1/1" + "0" * 4800  # Python 3.10.7+ limits str(int) to 4300 digits where not lifted
     assert found["autograd"] == 0.0  # 10**-4800 is 0 in float32
 
 
@@ -423,7 +428,9 @@ def test_the_points_are_at_least_20_spread_over_both_signs_where_the_domain_has_
 def test_where_sympy_runs_out_of_time_the_points_decide_and_the_line_says_so(monkeypatch, run):
     monkeypatch.setattr(your_function, "SIMPLIFY_SECONDS", 0)  # the points' verdict alone
     code, out, _ = run("01", "--mine", "2*x + 4")
-    assert code == 1 and "  sympy did not finish reducing yours - dy/dx in time: the comparison at points decides\n" in out
+    assert (
+        code == 1 and "  sympy did not finish reducing yours - dy/dx in time: the comparison at points decides\n" in out
+    )
     assert "  wrong (though right" not in out and "  wrong: yours is not dy/dx; --answer shows it\n" in out
     code, out, _ = run("01", "--expr", "2**x", "--mine", "exp(x*log(2))*log(2)")  # right, as sympy finds later
     assert code == 1 and "  undecided: sympy did not finish, and the points alone do not decide\n" in out
@@ -432,7 +439,7 @@ def test_where_sympy_runs_out_of_time_the_points_decide_and_the_line_says_so(mon
 @pytest.mark.thorough  # its process stopped: the next check starts one (a third of a second)
 def test_a_check_that_does_not_finish_in_time_is_stopped_and_the_next_one_starts_afresh(monkeypatch):
     monkeypatch.setattr(your_function, "SECONDS", 0.01)
-    with pytest.raises(ValueError, match=r"^the rules of calculus did not finish in 0.01 s for x\*\*x\*\*x"):
+    with pytest.raises(ValueError, match=r"^the rules of calculus did not finish in 0.01 s$"):
         your_function.judge("x**x**x**x**x**x", "x", {"x": 0.5}, "x")
     monkeypatch.undo()
     assert your_function.judge("x**2", "2*x", {"x": 1.0}, "x")["right"] is True
@@ -476,12 +483,13 @@ def test_the_rules_know_0_to_a_power_is_0_where_the_power_is_positive():
      ("sqrt(0.01 - (x - 5)**2)", "(5 - x)/sqrt(0.01 - (x - 5)**2)", 5.0), ("x*abs(x)", "2*abs(x)", 0.0)],
 )  # fmt: skip
 def test_the_points_fill_a_narrow_domain_from_inside_its_edges_and_keep_a_kink_the_whole_smooths(y, mine, x):
-    import judge
     import sympy
+
+    import judge
 
     tree, symbols = judge.parse_expression(y), {"x": sympy.Symbol("x", real=True)}
     rules = sympy.diff(judge.formula(tree, symbols), symbols["x"])
-    points, edges = judge.sample_points(tree, rules, symbols, judge.lines({"x": x})[0], judge.GRID)
+    points, edges = judge.sample_points(tree, rules, symbols, ({"x": judge.mpmath.mpf(x)}, "x"), judge.GRID)
     values = [float(p["x"]) for p, _ in points]
     assert your_function.judge(y, mine, {"x": x}, "x")["right"] is True and len(values) >= 20
     for _, edge in edges:  # every point on x's side of each edge, and one within 1e-9 of it
