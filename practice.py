@@ -330,7 +330,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     examples, seed = sorted(set(args.example or EXAMPLES)), random.randrange(10**6) if args.seed is None else args.seed
     again = "".join(f" --example {e}" for e in examples if args.example) + f" --questions {args.questions} --seed {seed}"
-    print(f"Practice: {args.questions} questions on example{'s' * (len(examples) > 1)} {', '.join(map(str, examples))}")
+    print(f"Practice: {args.questions} question{'s' * (args.questions > 1)} on example{'s' * (len(examples) > 1)} "
+          + ", ".join(map(str, examples)))
     print(f"seed {seed}: python practice.py{again} asks the same questions again")
     results = []
     try:
