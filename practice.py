@@ -26,7 +26,8 @@ from lesson_tools import OneLineErrors, checked, whole_number
 
 EXAMPLES = {1: "01_basic_autograd.py", 2: "02_autograd_multiple_variables.py", 3: "03_gradient_accumulation.py"}
 EXAMPLES |= {4: "04_disabling_gradients.py", 5: "05_optional_grad_fn.py"}
-TITLES = dict(enumerate("basic autograd|several inputs|gradient accumulation|disabling gradients|grad_fn".split("|"), 1))
+TITLES = dict(enumerate(["basic autograd", "several inputs", "gradient accumulation", "disabling gradients"], 1))
+TITLES[5] = "grad_fn"
 Question = collections.namedtuple("Question", "example section shown printed truth mistakes")
 Formula = collections.namedtuple("Formula", "expr along by_hand")  # a derivative to work out, and it by hand
 OPS = {"*": "Mul", "+": "Add", "-": "Sub", "/": "Div"}  # an operation with a number, and the node it records
@@ -56,8 +57,9 @@ def numbers(r):
     three different operations, i an input's number; X, A, B: x, a and b as leaves that require grad."""
     half = [k / 2 for k in range(-6, 7) if k]
     drawn = dict(x=r.choice(half), a=r.choice(half[2:-2]), b=r.choice(half[2:-2]), p=r.randint(1, 5))
-    drawn |= dict(k=r.randint(2, 5), m=r.randint(2, 5), n=r.randint(2, 3), j=r.randint(1, 2), lr=r.choice([0.1, 0.25, 0.5]))
-    drawn |= dict(xs=sorted(r.sample(half, 3)), v=[r.choice([0.5, 2.0, 3.0]) for _ in range(3)], i=r.randint(0, 1))
+    drawn |= dict(k=r.randint(2, 5), m=r.randint(2, 5), n=r.randint(2, 3), j=r.randint(1, 2))
+    drawn |= dict(lr=r.choice([0.1, 0.25, 0.5]), i=r.randint(0, 1))
+    drawn |= dict(xs=sorted(r.sample(half, 3)), v=[r.choice([0.5, 2.0, 3.0]) for _ in range(3)])
     drawn |= dict(zip(("o", "o2", "o3"), r.sample(list(OPS), 3)), s=[float(r.randint(-3, 4)) for _ in range(4)])
     return drawn | {"X": leaf(drawn["x"]), "A": leaf(drawn["a"], "a"), "B": leaf(drawn["b"], "b")}
 
@@ -73,7 +75,7 @@ KINDS = [
         (x * x + p * x + k, "that is y, not its slope dy/dx"),
         (x + p, "the power rule's factor 2 not brought down: d(x**2)/dx = 2*x")])),
     (1, "the hand check", lambda X, x, p, **_: (f"{X}\n{Y.format(p)}\nprint(x.grad)", [
-        (2 * x + p, "no backward() yet: x.grad is None until backward() fills it"), (0, "None, not 0: no gradient yet")])),
+        (2 * x + p, "no backward() yet: x.grad is None until backward() fills it"), (0, "None, not 0: no gradient")])),
     (1, "your own dy/dx (--mine)", lambda m, n, p, **_: (
         Formula(f"{m}*x**{n + 1} + {p}*x", "x", f"{m * (n + 1)}*x**{n} + {p}"), [
         (f"{m * (n + 1)}*x**{n + 1} + {p}", "the power rule's exponent not lowered: d(x**n)/dx = n*x**(n-1)"),
@@ -88,7 +90,8 @@ KINDS = [
         ([2 * x for x in xs], "the weights dropped: v[j] multiplies dys[j]/dxs[j]"),
         (v, "the slopes dropped: dys[j]/dxs[j] = 2*xs[j], times v[j]")])),
     # Example 2: a.grad and b.grad of a product of powers, each partial as a formula, torch.autograd.grad
-    (2, "the hand check", lambda A, B, a, b, n, **_: (f"{A}\n{B}\nc = a**{n} * b**2\nc.backward()\nprint(a.grad, b.grad)", [
+    (2, "the hand check", lambda A, B, a, b, n, **_: (
+        f"{A}\n{B}\nc = a**{n} * b**2\nc.backward()\nprint(a.grad, b.grad)", [
         ((2 * a**n * b, n * a ** (n - 1) * b**2), "the two swapped: a.grad holds dc/da, b.grad dc/db"),
         ((n * a ** (n - 1), 2 * b), f"dc/da without the factor b**2, dc/db without a**{n}: a constant factor stays")])),
     (2, "the hand check", lambda A, a, b, n, **_: (
@@ -162,8 +165,9 @@ KINDS = [
         f"with torch.no_grad():\n    {leaf(x, 'w')}\n    z = w {o} {k}\nprint(w.requires_grad, z.requires_grad)", [
         ((False, False), "no_grad stops the recording of operations, nothing else: w is made to require grad"),
         ((True, True), "z is computed inside no_grad: not recorded, False")])),
-    (4, "the update step", lambda X, k, m, **_: (f"{X}\ny = x * {k}\nz = y * {m}\nz.backward()\nprint(y.grad, x.grad)", [
-        ((m, k * m), "y, made by an operation, is no leaf: backward() fills .grad for leaves (and after retain_grad())"),
+    (4, "the update step", lambda X, k, m, **_: (
+        f"{X}\ny = x * {k}\nz = y * {m}\nz.backward()\nprint(y.grad, x.grad)", [
+        ((m, k * m), "y, made by an operation, is no leaf: backward() fills .grad of leaves (and after retain_grad())"),
         ((None, m), f"a chain factor dropped: dz/dx = dz/dy * dy/dx = {m} * {k}")])),
     # Example 5: the node of y.grad_fn and of its inputs (next_functions), what x collects from two paths, leaves
     (5, "the graph under y", lambda X, o, o2, k, m, **_: (f"{X}\ny = (x {o} {k}) {o2} {m}\nprint(y.grad_fn)", [
@@ -176,7 +180,8 @@ KINDS = [
     (5, "the walk, by hand", lambda X, x, k, p, **_: (f"{X}\ny = (x * {k}) * (x + {p})\ny.backward()\nprint(x.grad)", [
         (k * (x + p), f"the path through x * {k} only: x reaches y by two paths, and their gradients add"),
         (k * x, f"the path through x + {p} only: x reaches y by two paths, and their gradients add")])),
-    (5, "the walk, by hand", lambda X, x, k, p, **_: (f"{X}\nu = x * {k} + {p}\ny = u**2\ny.backward()\nprint(x.grad)", [
+    (5, "the walk, by hand", lambda X, x, k, p, **_: (
+        f"{X}\nu = x * {k} + {p}\ny = u**2\ny.backward()\nprint(x.grad)", [
         (2 * (k * x + p), f"a chain factor dropped: du/dx = {k}"), ((k * x + p) ** 2, "that is y, not dy/dx")])),
     (5, "leaves", lambda X, k, m, **_: (
         f"{X}\ny = x * {k}\nwith torch.no_grad():\n    z = x * {m}\nprint(x.is_leaf, y.is_leaf, z.is_leaf)", [
@@ -188,7 +193,6 @@ KINDS = [
 
 # Answers, read as a learner types them and as print() shows them; never run as Python
 NODE = r"[A-Z]\w*(?:Backward\d*|Grad)"
-FORMS = "a number (7), a tensor (tensor([7.])), a list ([7, 9]), True, False, None or a node's name (AddBackward0)"
 
 
 def atoms(answer):
@@ -209,7 +213,7 @@ def read(text):
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         found = []
     if not found or not all(a is None or type(a) in (bool, int, float) or re.fullmatch(NODE, str(a)) for a in found):
-        raise ValueError(f"cannot read it: answer as print() shows it: {FORMS}, or several")
+        raise ValueError("cannot read it: answer with what print() shows (tensor([7.]), 7, [7, 9], True, AddBackward0)")
     return [Node(a) if isinstance(a, str) else a for a in found]
 
 
@@ -324,15 +328,16 @@ def whole(name, low, high):
 
 def main(argv=None):
     parser = OneLineErrors(description=__doc__.split("\n")[0])
-    parser.add_argument("--example", action="append", type=whole("example", 1, 5), metavar="N", help="1 to 5, again for more (default: all)")
-    parser.add_argument("--questions", type=whole("questions", 1, 100), default=10, metavar="N", help="how many (default: 10)")
-    parser.add_argument("--seed", type=whole("seed", 0, 10**9), metavar="S", help="the seed that draws them (default: random)")
+    add = parser.add_argument
+    add("--example", action="append", type=whole("example", 1, 5), metavar="N", help="1 to 5, again for more (all)")
+    add("--questions", type=whole("questions", 1, 100), default=10, metavar="N", help="how many (default: 10)")
+    add("--seed", type=whole("seed", 0, 10**9), metavar="S", help="draws the same questions again (default: random)")
     args = parser.parse_args(argv)
     examples, seed = sorted(set(args.example or EXAMPLES)), random.randrange(10**6) if args.seed is None else args.seed
-    again = "".join(f" --example {e}" for e in examples if args.example) + f" --questions {args.questions} --seed {seed}"
+    again = "".join(f" --example {e}" for e in examples if args.example) + f" --questions {args.questions}"
     print(f"Practice: {args.questions} question{'s' * (args.questions > 1)} on example{'s' * (len(examples) > 1)} "
           + ", ".join(map(str, examples)))
-    print(f"seed {seed}: python practice.py{again} asks the same questions again")
+    print(f"seed {seed}: python practice.py{again} --seed {seed} asks the same questions again")
     results = []
     try:
         for number, question in enumerate(session(seed, examples, args.questions), 1):

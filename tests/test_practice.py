@@ -12,7 +12,7 @@ import sys
 import warnings
 
 import pytest
-from conftest import ROOT, thorough_except
+from conftest import ROOT, run_file, thorough_except
 from test_readme import normalise
 
 import practice
@@ -104,7 +104,7 @@ def test_an_answer_is_read_as_a_learner_types_it_and_as_print_shows_it(text, ato
     "text", ["seven", "", "x", "'hello'", "{1: 2}", "1j", "7 +", "__import__('os').system('echo ran')", "[" * 300]
 )
 def test_what_is_no_answer_is_refused_and_never_run(text, capfd):
-    with pytest.raises(ValueError, match="^cannot read it: answer as print"):
+    with pytest.raises(ValueError, match=r"^cannot read it: answer with what print\(\) shows"):
         practice.read(text)
     assert capfd.readouterr() == ("", "")
 
@@ -160,7 +160,8 @@ def test_a_session_piped_wrong_answers_scores_0_and_shows_each_right_answer(caps
 
 
 def test_the_same_seed_asks_the_same_questions_and_another_seed_others(capsys, monkeypatch):
-    first, again = (normalise(session(capsys, monkeypatch, ["7"] * 5, "--seed", "11", "--questions", "5")[1]) for _ in "12")
+    first, again = (session(capsys, monkeypatch, ["7"] * 5, "--seed", "11", "--questions", "5")[1] for _ in "12")
+    first, again = normalise(first), normalise(again)
     assert first == again
     assert [q.shown for q in practice.session(11, ALL, 5)] != [q.shown for q in practice.session(12, ALL, 5)]
 
@@ -177,7 +178,7 @@ def test_the_examples_are_asked_in_turn_then_in_order_each_kind_before_any_again
 
 def test_an_answer_it_cannot_read_is_said_so_and_asked_again_three_times_then_counted_wrong(capsys, monkeypatch):
     _, out, _ = session(capsys, monkeypatch, ["seven", "seven", "seven"], "--seed", "1", "--questions", "1")
-    assert out.count("cannot read it: answer as print() shows it") == 3
+    assert out.count("cannot read it: answer with what print() shows") == 3
     assert out.count("; asked again\n") == 2 and "; counted wrong\nwrong: " in out
     assert out.splitlines()[-1] == "0 of 1 right: example 1 0 of 1"
     _, out, _ = session(capsys, monkeypatch, ["seven", *right_answers(1, count=1)], "--seed", "1", "--questions", "1")
@@ -213,3 +214,12 @@ def test_sympy_is_imported_only_when_a_formula_question_is_answered():
     probe = "import sys, practice\npractice.main(['--seed', '1', '--questions', '3'])\nprint('sympy' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, input="", capture_output=True, text=True)
     assert done.stdout.splitlines()[-1] == "False" and done.stderr == ""
+
+
+def test_help_names_each_option_and_exits_0_and_importing_prints_nothing(capsys):
+    with pytest.raises(SystemExit) as exited:
+        practice.main(["--help"])
+    out = capsys.readouterr().out
+    assert exited.value.code == 0 and all(f"--{name} " in out for name in ("example N", "questions N", "seed S"))
+    run_file("practice.py", run_name="imported")
+    assert capsys.readouterr() == ("", "")
