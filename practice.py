@@ -53,14 +53,13 @@ def step(x, p, lr):
 
 def numbers(r):
     """The numbers a question is made of, drawn from r, all of them for every question: x, a, b multiples of 1/2,
-    p, k, m small whole numbers, n an exponent, j 1 or 2, lr a learning rate, xs, v, s short lists, o, o2, o3
+    p, k, m whole numbers from 2 to 5, n an exponent, j 1 or 2, lr a learning rate, xs, v, s short lists, o, o2, o3
     three different operations, i an input's number; X, A, B: x, a and b as leaves that require grad."""
-    half = [k / 2 for k in range(-6, 7) if k]
-    drawn = dict(x=r.choice(half), a=r.choice(half[2:-2]), b=r.choice(half[2:-2]), p=r.randint(1, 5))
-    drawn |= dict(k=r.randint(2, 5), m=r.randint(2, 5), n=r.randint(2, 3), j=r.randint(1, 2))
-    drawn |= dict(lr=r.choice([0.1, 0.25, 0.5]), i=r.randint(0, 1))
-    drawn |= dict(xs=sorted(r.sample(half, 3)), v=[r.choice([0.5, 2.0, 3.0]) for _ in range(3)])
-    drawn |= dict(zip(("o", "o2", "o3"), r.sample(list(OPS), 3)), s=[float(r.randint(-3, 4)) for _ in range(4)])
+    half, (o, o2, o3) = [k / 2 for k in range(-6, 7) if k], r.sample(list(OPS), 3)
+    drawn = dict(x=r.choice(half), a=r.choice(half[2:-2]), b=r.choice(half[2:-2]), p=r.randint(2, 5), o=o, o2=o2, o3=o3)
+    drawn |= dict(k=r.randint(2, 5), m=r.randint(2, 5), n=r.randint(2, 3), j=r.randint(1, 2), i=r.randint(0, 1))
+    drawn |= dict(lr=r.choice([0.1, 0.25, 0.5]), xs=sorted(r.sample(half, 3)), v=r.choices([0.5, 2.0, 3.0], k=3))
+    drawn |= dict(s=[float(r.randint(-3, 4)) for _ in range(4)])
     return drawn | {"X": leaf(drawn["x"]), "A": leaf(drawn["a"], "a"), "B": leaf(drawn["b"], "b")}
 
 
@@ -97,7 +96,7 @@ KINDS = [
     (2, "the hand check", lambda A, a, b, n, **_: (
         f"{A}\nb = torch.tensor([{b!r}])\nc = a**{n} * b\nc.backward()\nprint(a.grad, b.grad)", [
         ((n * a ** (n - 1) * b, a**n), "b does not require grad: backward() fills .grad only for leaves that do"),
-        ((n * a ** (n - 1), None), f"dc/da without the factor b, which stays")])),
+        ((n * a ** (n - 1), None), "dc/da without the factor b, which stays")])),
     (2, "your own partials (--mine-a, --mine-b)", lambda n, p, **_: (
         Formula(f"a**{n}*b**2 + {p}*a", "a", f"{n}*a**{n - 1}*b**2 + {p}"), [
         (f"{n}*a**{n - 1} + {p}", "dc/da without the factor b**2, which stays"), (f"2*a**{n}*b", "that is dc/db")])),
@@ -335,8 +334,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     examples, seed = sorted(set(args.example or EXAMPLES)), random.randrange(10**6) if args.seed is None else args.seed
     again = "".join(f" --example {e}" for e in examples if args.example) + f" --questions {args.questions}"
-    print(f"Practice: {args.questions} question{'s' * (args.questions > 1)} on example{'s' * (len(examples) > 1)} "
-          + ", ".join(map(str, examples)))
+    print(
+        f"Practice: {args.questions} question{'s' * (args.questions > 1)} on example{'s' * (len(examples) > 1)} "
+        + ", ".join(map(str, examples))
+    )
     print(f"seed {seed}: python practice.py{again} --seed {seed} asks the same questions again")
     results = []
     try:

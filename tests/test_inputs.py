@@ -257,7 +257,8 @@ PRACTICE_BAD_OPTIONS = [
 
 
 @pytest.mark.parametrize(
-    ("args", "message"), thorough_except(PRACTICE_BAD_OPTIONS, PRACTICE_BAD_OPTIONS[::3]),
+    ("args", "message"),
+    thorough_except(PRACTICE_BAD_OPTIONS, PRACTICE_BAD_OPTIONS[::3]),
     ids=lambda v: " ".join(v) if isinstance(v, list) else "",
 )
 def test_practice_refuses_a_bad_option_with_one_line_and_exit_2(capsys, monkeypatch, args, message):
