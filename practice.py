@@ -26,8 +26,7 @@ from lesson_tools import OneLineErrors, checked, whole_number
 
 EXAMPLES = {1: "01_basic_autograd.py", 2: "02_autograd_multiple_variables.py", 3: "03_gradient_accumulation.py"}
 EXAMPLES |= {4: "04_disabling_gradients.py", 5: "05_optional_grad_fn.py"}
-TITLES = dict(enumerate(["basic autograd", "several inputs", "gradient accumulation", "disabling gradients"], 1))
-TITLES[5] = "grad_fn"
+TITLES = {1: "basic autograd", 2: "several inputs", 3: "gradient accumulation", 4: "disabling gradients", 5: "grad_fn"}
 Question = collections.namedtuple("Question", "example section shown printed truth mistakes")
 Formula = collections.namedtuple("Formula", "expr along by_hand")  # a derivative to work out, and it by hand
 OPS = {"*": "Mul", "+": "Add", "-": "Sub", "/": "Div"}  # an operation with a number, and the node it records

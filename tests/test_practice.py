@@ -25,9 +25,8 @@ ALL = list(practice.EXAMPLES)
 
 
 def typed(answer):
-    """An answer as a learner types it: its numbers, names, True, False and None, one after another."""
-    return " ".join(f"{atom:g}" if isinstance(atom, (int, float)) and atom is not None and not isinstance(atom, bool)
-                    else str(atom) for atom in practice.atoms(answer))  # fmt: skip
+    """An answer as a learner types it: its numbers (7, not 7.0), names, True, False and None, one after another."""
+    return " ".join(f"{atom:g}" if type(atom) in (int, float) else str(atom) for atom in practice.atoms(answer))
 
 
 def as_printed(code):
@@ -128,11 +127,12 @@ def test_an_answer_is_the_same_as_the_truth_where_it_says_the_same(answer, truth
     assert practice.same(practice.read(answer), practice.read(truth)) is same
 
 
-def session(capsys, monkeypatch, answers, *args):
-    """Run `python practice.py ARGS` with answers piped in, one a line: (exit status, stdout, stderr)."""
+def session(capture, monkeypatch, answers, *args):
+    """Run `python practice.py ARGS` with answers piped in, one a line: (exit status, stdout, stderr), as capture
+    (capsys or capfd) caught them."""
     monkeypatch.setattr(sys, "stdin", io.StringIO("".join(f"{a}\n" for a in answers)))
     code = practice.main(list(args))
-    return (code, *capsys.readouterr())
+    return (code, *capture.readouterr())
 
 
 def right_answers(seed, examples=ALL, count=10):
@@ -145,6 +145,7 @@ def test_a_session_piped_the_answers_its_code_prints_scores_n_of_n(capsys, monke
     assert out.splitlines()[-1] == "10 of 10 right: " + ", ".join(f"example {e} 2 of 2" for e in ALL)
     assert re.findall(r"^Question \d+ of 10 \(example (\d)", out, re.M) == [str(e) for e in ALL for _ in range(2)]
     assert out.startswith("Practice: 10 questions on examples 1, 2, 3, 4, 5\n")
+    assert len(re.findall(r"^right: (it prints|d[cy]/d[abx] =) ", out, re.M)) == 10 and "re-read" not in out
     assert "seed 7: python practice.py --questions 10 --seed 7 asks the same questions again\n" in out
 
 
@@ -211,9 +212,15 @@ def test_a_formula_answer_is_read_by_the_expression_language_never_run(capfd, mo
 
 @pytest.mark.thorough
 def test_sympy_is_imported_only_when_a_formula_question_is_answered():
-    probe = "import sys, practice\npractice.main(['--seed', '1', '--questions', '3'])\nprint('sympy' in sys.modules)"
-    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, input="", capture_output=True, text=True)
-    assert done.stdout.splitlines()[-1] == "False" and done.stderr == ""
+    seed = next(s for s in range(100) if isinstance(next(practice.session(s, [1], 1)).shown, practice.Formula))
+    probe = (
+        "import io, sys, practice\n"
+        "for answers in ('', '7'):  # none: the formula question is asked; then answered\n"
+        f"    sys.stdin = io.StringIO(answers)\n    practice.main(['--example', '1', '--seed', '{seed}'])\n"
+        "    print('sympy' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True)
+    assert (re.findall("^(True|False)$", done.stdout, re.M), done.stderr) == (["False", "True"], "")
 
 
 def test_help_names_each_option_and_exits_0_and_importing_prints_nothing(capsys):
