@@ -339,7 +339,9 @@ def test_main_prints_both_walks_beside_both_hand_columns(run):
     assert "x_3, zeroed                 descent -1.5 " in out
 
 
-@pytest.mark.parametrize(("lr", "steps", "leaves"), [(1.99, 1000, 649), (1e30, 12, 11)])
+@pytest.mark.parametrize(
+    ("lr", "steps", "leaves"), thorough_except([(1.99, 1000, 649), (1e30, 12, 11)], [(1e30, 12, 11)])
+)
 def test_a_runaway_walk_is_compared_up_to_the_step_where_it_leaves_float64_and_agrees(run, lr, steps, leaves):
     code, out, _ = run("03", "--lr", str(lr), "--steps", str(steps))
     assert code == 0 and "DIFFER" not in out
@@ -367,8 +369,10 @@ def test_a_bad_lr_or_steps_exits_2_with_one_line(run, args, message):
     assert run("03", *args) == (2, "", f"03_gradient_accumulation.py: error: {message}\n")
 
 
-@pytest.mark.parametrize("x0", [2.0, -4.0, 1e6])
-@pytest.mark.parametrize("lr", [0.01, 0.5, 1.0, 1.1, 1.9])
+@pytest.mark.parametrize(
+    ("x0", "lr"),
+    thorough_except(itertools.product([2.0, -4.0, 1e6], [0.01, 0.5, 1.0, 1.1, 1.9]), [(2.0, 0.01), (1e6, 1.9)]),
+)
 def test_never_zeroed_below_lr_2_x_stays_within_the_swing_bound_and_comes_close_to_it(x0, lr):
     walk = lesson.descend(x0, lr, 1000, zero=False)
     farthest, bound = max(abs(x + 1.5) for x in walk), lesson.swing_bound(x0, lr)
