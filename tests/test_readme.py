@@ -12,6 +12,7 @@ import contextlib
 import io
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -83,6 +84,24 @@ def test_each_readme_snippet_prints_what_the_readme_shows(number):
     with contextlib.redirect_stdout(printed):
         exec(compile(code, f"README.md snippet {number}", "exec"), {})
     assert normalise(printed.getvalue()) == normalise(output), "README is stale: run `python tests/test_readme.py`"
+
+
+def test_the_readme_says_where_ci_gets_its_torch_as_ci_run_does():
+    ci, readme = (ROOT / ".ci" / "run").read_text(), README.read_text()
+    assert "cannot be reached from this CI's machines" in ci
+    assert "CI's machines cannot reach PyTorch's CPU index: there pip takes" in readme
+    assert "and CI this +cpu build" not in readme
+
+
+@pytest.mark.thorough
+@pytest.mark.skipif(shutil.which("uv") is None, reason="tests/uv_indexes.py needs uv on PATH")
+def test_uv_resolves_what_pip_resolves_in_an_environment_that_holds_the_pinned_numpy_already():
+    pytest.importorskip("numpy")  # the case where a dry run into this environment would have nothing to do
+    done = subprocess.run(
+        [sys.executable, "tests/uv_indexes.py"], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "uv, its default              numpy refused: error: No solution found" in done.stdout
 
 
 def rewrite():
