@@ -22,7 +22,7 @@ import warnings
 import torch
 
 from expressions import parse_expression, plain
-from lesson_tools import OneLineErrors, checked, whole_number
+from lesson_tools import OneLineErrors, checked, coloured, whole_number
 
 EXAMPLES = {1: "01_basic_autograd.py", 2: "02_autograd_multiple_variables.py", 3: "03_gradient_accumulation.py"}
 EXAMPLES |= {4: "04_disabling_gradients.py", 5: "05_optional_grad_fn.py"}
@@ -62,126 +62,127 @@ def numbers(r):
     return drawn | {"X": leaf(drawn["x"]), "A": leaf(drawn["a"], "a"), "B": leaf(drawn["b"], "b")}
 
 
-# The kinds of question, by example: (example, its script's section to re-read, make). make(**numbers) gives the
-# code (or a Formula) and the typical mistakes, [(the answer each gives, its name)]. The right answer is what the
-# code prints. Y is the lesson's y, near enough; its dy/dx is 2*x + p.
+# The kinds of question, by example: (example, where to re-read it, make). Where to re-read: the numbered section of
+# the example's script as its run heads it (or of the script named, or its option). make(**numbers) gives the code
+# (or a Formula) and the typical mistakes, [(the answer each gives, its name)]. The right answer is what the code
+# prints. Y is the lesson's y, near enough; its dy/dx is 2*x + p.
 Y = "y = x**2 + {}*x"
 # fmt: off
 KINDS = [
     # Example 1: x.grad after y.backward(), dy/dx as a formula, several outputs
-    (1, "the hand check", lambda X, x, p, k, **_: (f"{X}\ny = x**2 + {p}*x + {k}\ny.backward()\nprint(x.grad)", [
+    (1, "2. By hand", lambda X, x, p, k, **_: (f"{X}\ny = x**2 + {p}*x + {k}\ny.backward()\nprint(x.grad)", [
         (x * x + p * x + k, "that is y, not its slope dy/dx"),
         (x + p, "the power rule's factor 2 not brought down: d(x**2)/dx = 2*x")])),
-    (1, "the hand check", lambda X, x, p, **_: (f"{X}\n{Y.format(p)}\nprint(x.grad)", [
+    (1, "2. By hand", lambda X, x, p, **_: (f"{X}\n{Y.format(p)}\nprint(x.grad)", [
         (2 * x + p, "no backward() yet: x.grad is None until backward() fills it"), (0, "None, not 0: no gradient")])),
-    (1, "your own dy/dx (--mine)", lambda m, n, p, **_: (
+    (1, "--mine, and the README's Check your own derivative", lambda m, n, p, **_: (
         Formula(f"{m}*x**{n + 1} + {p}*x", "x", f"{m * (n + 1)}*x**{n} + {p}"), [
         (f"{m * (n + 1)}*x**{n + 1} + {p}", "the power rule's exponent not lowered: d(x**n)/dx = n*x**(n-1)"),
         (f"{m}*x**{n} + {p}", f"the power rule's factor {n + 1} not brought down")])),
-    (1, "several outputs", lambda xs, p, **_: (
+    (1, "4. Several outputs", lambda xs, p, **_: (
         f"xs = torch.tensor({xs}, requires_grad=True)\nys = xs**2 + {p}*xs\nys.sum().backward()\nprint(xs.grad)", [
         ([v * v + p * v for v in xs], "those are ys, not their slopes"),
         ([sum(2 * v + p for v in xs)] * 3, "each x gets its own slope, not their sum: ys[j] depends on xs[j] alone")])),
-    (1, "several outputs", lambda xs, v, **_: (
+    (1, "4. Several outputs", lambda xs, v, **_: (
         f"xs = torch.tensor({xs}, requires_grad=True)\nys = xs**2\nv = torch.tensor({v})\n"
         "(v * ys).sum().backward()  # what ys.backward(v) computes\nprint(xs.grad)", [
         ([2 * x for x in xs], "the weights dropped: v[j] multiplies dys[j]/dxs[j]"),
         (v, "the slopes dropped: dys[j]/dxs[j] = 2*xs[j], times v[j]")])),
     # Example 2: a.grad and b.grad of a product of powers, each partial as a formula, torch.autograd.grad
-    (2, "the hand check", lambda A, B, a, b, n, **_: (
+    (2, "2. By hand", lambda A, B, a, b, n, **_: (
         f"{A}\n{B}\nc = a**{n} * b**2\nc.backward()\nprint(a.grad, b.grad)", [
         ((2 * a**n * b, n * a ** (n - 1) * b**2), "the two swapped: a.grad holds dc/da, b.grad dc/db"),
         ((n * a ** (n - 1), 2 * b), f"dc/da without the factor b**2, dc/db without a**{n}: a constant factor stays")])),
-    (2, "the hand check", lambda A, a, b, n, **_: (
+    (2, "05_optional_grad_fn.py, 4. Leaves", lambda A, a, b, n, **_: (
         f"{A}\nb = torch.tensor([{b!r}])\nc = a**{n} * b\nc.backward()\nprint(a.grad, b.grad)", [
         ((n * a ** (n - 1) * b, a**n), "b does not require grad: backward() fills .grad only for leaves that do"),
         ((n * a ** (n - 1), None), "dc/da without the factor b, which stays")])),
-    (2, "your own partials (--mine-a, --mine-b)", lambda n, p, **_: (
+    (2, "--mine-a, and the README's Check your own derivative", lambda n, p, **_: (
         Formula(f"a**{n}*b**2 + {p}*a", "a", f"{n}*a**{n - 1}*b**2 + {p}"), [
         (f"{n}*a**{n - 1} + {p}", "dc/da without the factor b**2, which stays"), (f"2*a**{n}*b", "that is dc/db")])),
-    (2, "your own partials (--mine-a, --mine-b)", lambda n, p, **_: (
+    (2, "--mine-b, and the README's Check your own derivative", lambda n, p, **_: (
         Formula(f"a**{n}*b**2 + {p}*a", "b", f"2*a**{n}*b"), [
         ("2*b", f"dc/db without the factor a**{n}, which stays"),
         (f"2*a**{n}*b + {p}", f"{p}*a has no b in it: its partial along b is 0")])),
-    (2, "torch.autograd.grad", lambda A, B, a, b, n, **_: (
+    (2, "3. torch.autograd.grad", lambda A, B, a, b, n, **_: (
         f"{A}\n{B}\nc = a**{n} * b\n(g,) = torch.autograd.grad(c, a)\nprint(a.grad, g)", [
         ((n * a ** (n - 1) * b,) * 2, "torch.autograd.grad returns the gradient, and leaves a.grad None"),
         ((None, a**n), "that is dc/db: grad(c, a) is dc/da")])),
-    (2, "a derivative of a derivative", lambda A, B, a, b, n, **_: (
+    (2, "4. A derivative of a derivative", lambda A, B, a, b, n, **_: (
         f"{A}\n{B}\nc = a**{n} * b**2\n(g,) = torch.autograd.grad(c, a, create_graph=True)\n"
         "(h,) = torch.autograd.grad(g, a)\nprint(h)", [
         (n * a ** (n - 1) * b**2, "that is g, dc/da: grad(g, a) differentiates it again"),
         (2 * n * a ** (n - 1) * b, "that is d/db of dc/da: grad(g, a) goes along a again")])),
     # Example 3: x.grad after backward() calls, with and without zero_(); descent; a batch in halves
-    (3, "the hand check", lambda X, x, p, k, **_: (
+    (3, "3. By hand", lambda X, x, p, k, **_: (
         f"{X}\n{Y.format(p)}\nfor call in range({k}):\n    y.backward(retain_graph=True)\nprint(x.grad)", [
         (2 * x + p, f"one backward()'s gradient where {k} accumulated: each adds dy/dx into .grad"),
         (2 ** (k - 1) * (2 * x + p), "doubled at each call: each call adds dy/dx, not the .grad so far")])),
-    (3, "the hand check", lambda X, x, p, j, n, **_: (
+    (3, "3. By hand", lambda X, x, p, j, n, **_: (
         f"{X}\n{Y.format(p)}\n" + "y.backward(retain_graph=True)\n" * j + "x.grad.zero_()\n"
         + "y.backward(retain_graph=True)\n" * n + "print(x.grad)", [
         ((j + n) * (2 * x + p), "the sum where zero_() reset it: only the calls after it count"),
         (j * (2 * x + p), "the calls before zero_(), which it wiped: only the calls after it count")])),
-    (3, "two ways to reset", lambda X, x, p, **_: (
+    (3, "5. Two ways to reset x.grad", lambda X, x, p, **_: (
         f"{X}\n{Y.format(p)}\ny.backward(retain_graph=True)\nx.grad = None\ny.backward()\nprint(x.grad)", [
         (4 * x + 2 * p, "= None drops the old gradient: the next backward() makes a new one"),
         (None, "backward() after = None fills .grad again")])),
-    (3, "gradient descent", lambda X, x, p, lr, **_: (
+    (3, "6. The gradient at work", lambda X, x, p, lr, **_: (
         f"{X}\n{Y.format(p)}\ny.backward()\nwith torch.no_grad():\n    x -= {lr} * x.grad\nprint(x)", [
         (2 * x - step(x, p, lr), "a step uphill: descent subtracts lr * x.grad"),
         (step(x, p, 1), f"the learning rate {lr} left out")])),
-    (3, "gradient descent", lambda X, x, p, lr, **_: (
+    (3, "6. The gradient at work", lambda X, x, p, lr, **_: (
         f"{X}\nfor step in range(2):\n    {Y.format(p)}\n    y.backward()\n    with torch.no_grad():\n"
         f"        x -= {lr} * x.grad\nprint(x)", [
         (step(step(x, p, lr), p, lr), "as if zeroed: without zero_(), the 2nd step takes the sum of both gradients"),
         (step(x, p, lr), "x after one step: the loop runs twice")])),
-    (3, "why gradients add", lambda X, x, s, **_: (
+    (3, "4. Why gradients add", lambda X, x, s, **_: (
         f"{X}\ns = torch.tensor({s})\n((x - s[:2])**2).sum().backward()\n((x - s[2:])**2).sum().backward()\n"
         "print(x.grad)", [
         (4 * x - 2 * (s[2] + s[3]), "the 2nd half's alone: the 1st half's stays in .grad, and the 2nd adds to it"),
         ((4 * x - sum(s)) / 2, "the mean's: these losses are sums (.sum()), and so are their gradients")])),
     # Example 4: requires_grad and grad_fn under no_grad, detach(), set_grad_enabled(False), enable_grad(); .grad of
     # a tensor made in no_grad, and of one that is no leaf
-    (4, "the hand check", lambda X, o, o2, k, m, **_: (
+    (4, "2. By hand", lambda X, o, o2, k, m, **_: (
         f"{X}\ny = x {o} {k}\nwith torch.no_grad():\n    z = x {o2} {m}\nprint(y.requires_grad, z.requires_grad)", [
         ((True, True), "True where no_grad made it False: nothing computed inside no_grad is recorded"),
         ((False, False), "y is computed outside no_grad, from x that requires grad: recorded, True")])),
-    (4, "other ways", lambda X, o, k, **_: (
+    (4, "4. Other ways", lambda X, o, k, **_: (
         f"{X}\nd = x.detach()\nz = d {o} {k}\nprint(z.requires_grad, z.grad_fn)", [
         ((True, node(o)), "x.detach() is x's data outside the graph: z, made from it, is not recorded"),
         ((False, node(o)), "not recorded, so there is no node: grad_fn is None")])),
-    (4, "other ways", lambda X, o, k, **_: (
+    (4, "4. Other ways", lambda X, o, k, **_: (
         f"{X}\nwith torch.set_grad_enabled(False):\n    z = x {o} {k}\nprint(z.requires_grad, z.grad_fn)", [
         ((True, node(o)), "set_grad_enabled(False) turns grad mode off, as no_grad does: nothing is recorded"),
         ((False, node(o)), "not recorded, so there is no node: grad_fn is None")])),
-    (4, "other ways", lambda X, o, k, **_: (
+    (4, "4. Other ways", lambda X, o, k, **_: (
         f"{X}\nwith torch.no_grad():\n    with torch.enable_grad():\n        z = x {o} {k}\n"
         "print(z.requires_grad, z.grad_fn)", [
         ((False, None), "enable_grad() turns grad mode back on inside no_grad, for its own block: z is recorded"),
         ((True, None), "recorded, so z.grad_fn is the node of its operation")])),
-    (4, "what no_grad leaves alone", lambda x, o, k, **_: (
+    (4, "3. What no_grad restores, and what it leaves alone", lambda x, o, k, **_: (
         f"with torch.no_grad():\n    {leaf(x, 'w')}\n    z = w {o} {k}\nprint(w.requires_grad, z.requires_grad)", [
         ((False, False), "no_grad stops the recording of operations, nothing else: w is made to require grad"),
         ((True, True), "z is computed inside no_grad: not recorded, False")])),
-    (4, "the update step", lambda X, k, m, **_: (
+    (4, "05_optional_grad_fn.py, 4. Leaves", lambda X, k, m, **_: (
         f"{X}\ny = x * {k}\nz = y * {m}\nz.backward()\nprint(y.grad, x.grad)", [
         ((m, k * m), "y, made by an operation, is no leaf: backward() fills .grad of leaves (and after retain_grad())"),
         ((None, m), f"a chain factor dropped: dz/dx = dz/dy * dy/dx = {m} * {k}")])),
     # Example 5: the node of y.grad_fn and of its inputs (next_functions), what x collects from two paths, leaves
-    (5, "the graph under y", lambda X, o, o2, k, m, **_: (f"{X}\ny = (x {o} {k}) {o2} {m}\nprint(y.grad_fn)", [
+    (5, "2. By hand", lambda X, o, o2, k, m, **_: (f"{X}\ny = (x {o} {k}) {o2} {m}\nprint(y.grad_fn)", [
         (node(o), "the node of the first operation instead of the last: y.grad_fn is the node that made y"),
         (Node("AccumulateGrad"), "AccumulateGrad is x's node, at the bottom of the graph; y.grad_fn is at its top")])),
-    (5, "the graph under y", lambda X, o, o2, o3, k, m, i, **_: (
+    (5, "2. By hand", lambda X, o, o2, o3, k, m, i, **_: (
         f"{X}\ny = (x {o} {k}) {o2} (x {o3} {m})\nprint(y.grad_fn.next_functions[{i}][0])", [
         (node((o3, o)[i]), f"the other input's node: next_functions[{i}] leads to input {i}, counted from 0"),
         (node(o2), "y.grad_fn itself: its next_functions lead to the nodes of its inputs")])),
-    (5, "the walk, by hand", lambda X, x, k, p, **_: (f"{X}\ny = (x * {k}) * (x + {p})\ny.backward()\nprint(x.grad)", [
+    (5, "3. The chain rule", lambda X, x, k, p, **_: (f"{X}\ny = (x * {k}) * (x + {p})\ny.backward()\nprint(x.grad)", [
         (k * (x + p), f"the path through x * {k} only: x reaches y by two paths, and their gradients add"),
         (k * x, f"the path through x + {p} only: x reaches y by two paths, and their gradients add")])),
-    (5, "the walk, by hand", lambda X, x, k, p, **_: (
+    (5, "3. The chain rule", lambda X, x, k, p, **_: (
         f"{X}\nu = x * {k} + {p}\ny = u**2\ny.backward()\nprint(x.grad)", [
         (2 * (k * x + p), f"a chain factor dropped: du/dx = {k}"), ((k * x + p) ** 2, "that is y, not dy/dx")])),
-    (5, "leaves", lambda X, k, m, **_: (
+    (5, "4. Leaves", lambda X, k, m, **_: (
         f"{X}\ny = x * {k}\nwith torch.no_grad():\n    z = x * {m}\nprint(x.is_leaf, y.is_leaf, z.is_leaf)", [
         ((True, False, False), "z does not require grad, and every tensor that does not is a leaf"),
         ((True, True, True), "y is made by a recorded operation: no leaf")])),
@@ -313,9 +314,10 @@ def ask(number, count, question):
             print(f"{error}; " + ("asked again" if attempt < READS else "counted wrong"))
     else:
         right, answer, mistake = False, verdict(question, shown.by_hand if formula else question.printed)[1], None
-    print(f"{'right' if right else 'wrong'}: {answer}" + f"\n  {mistake}" * bool(mistake))
+    print(f"{coloured('right' if right else 'wrong', right)}: {answer}" + f"\n  {mistake}" * bool(mistake))
     if not right:
-        print(f"  re-read: {EXAMPLES[question.example]}, {question.section}")
+        where = question.section if ".py, " in question.section else f"{EXAMPLES[question.example]}, {question.section}"
+        print(f"  re-read: {where}")
     return right
 
 
@@ -346,7 +348,7 @@ def main(argv=None):
         print(f"\n\nthe session ends after {len(results)} of {args.questions} questions")
     per = {example: [ok for e, ok in results if e == example] for example, _ in results}
     by_example = ", ".join(f"example {e} {sum(oks)} of {len(oks)}" for e, oks in per.items())
-    print(f"\n{sum(ok for _, ok in results)} of {len(results)} right" + f": {by_example}" * bool(results))
+    print(f"\nScore: {sum(ok for _, ok in results)} of {len(results)} right" + f"; {by_example}" * bool(results))
     return 0
 
 

@@ -13,7 +13,7 @@ import warnings
 
 import pytest
 from conftest import ROOT, run_file, thorough_except
-from test_readme import normalise
+from test_readme import blocks, normalise
 
 import practice
 
@@ -67,6 +67,20 @@ def test_each_formula_is_right_by_hand_and_each_typical_mistake_wrong_and_named(
     assert (right, mistake) == (True, None)
     for wrong, why in question.mistakes:
         assert practice.verdict(question, wrong) == (False, rules, why)
+
+
+@pytest.mark.parametrize("kind", practice.KINDS, ids=list(KINDS))
+def test_each_kind_names_a_section_its_script_heads_so_or_an_option_and_the_readme_section(kind):
+    example, where = kind[0], kind[1]
+    script, _, section = where.rpartition(".py, ")
+    script = f"{script}.py" if script else practice.EXAMPLES[example]
+    if section.startswith("--"):  # --mine, --mine-a: the README's section on them, and the option in the script
+        option = section.split(",")[0]
+        assert "\n## Check your own derivative\n" in (ROOT / "README.md").read_text()
+        assert f'"{option}"' in (ROOT / script).read_text()
+    else:  # as the script's default run, which the README shows and test_readme keeps true, heads it
+        run = blocks()[script][3]
+        assert any(line.startswith(section) for line in run.splitlines()), f"{script} has no section {section}"
 
 
 @pytest.mark.parametrize(
@@ -142,7 +156,7 @@ def right_answers(seed, examples=ALL, count=10):
 def test_a_session_piped_the_answers_its_code_prints_scores_n_of_n(capsys, monkeypatch):
     code, out, err = session(capsys, monkeypatch, right_answers(7), "--seed", "7")
     assert (code, err) == (0, "")
-    assert out.splitlines()[-1] == "10 of 10 right: " + ", ".join(f"example {e} 2 of 2" for e in ALL)
+    assert out.splitlines()[-1] == "Score: 10 of 10 right; " + ", ".join(f"example {e} 2 of 2" for e in ALL)
     assert re.findall(r"^Question \d+ of 10 \(example (\d)", out, re.M) == [str(e) for e in ALL for _ in range(2)]
     assert out.startswith("Practice: 10 questions on examples 1, 2, 3, 4, 5\n")
     assert len(re.findall(r"^right: (it prints|d[cy]/d[abx] =) ", out, re.M)) == 10 and "re-read" not in out
@@ -152,7 +166,7 @@ def test_a_session_piped_the_answers_its_code_prints_scores_n_of_n(capsys, monke
 def test_a_session_piped_wrong_answers_scores_0_and_shows_each_right_answer(capsys, monkeypatch):
     code, out, _ = session(capsys, monkeypatch, ["12345"] * 6, "--seed", "3", "--questions", "6")
     each = ", ".join(f"example {e} 0 of {2 if e == 1 else 1}" for e in ALL)  # the examples in turn: 1 twice
-    assert (code, out.splitlines()[-1]) == (0, f"0 of 6 right: {each}")
+    assert (code, out.splitlines()[-1]) == (0, f"Score: 0 of 6 right; {each}")
     for question in practice.session(3, ALL, 6):
         output = "c" if question.example == 2 else "y"
         right = f"it prints {question.printed}\n" if question.printed else f"d{output}/d{question.shown.along} = "
@@ -181,16 +195,16 @@ def test_an_answer_it_cannot_read_is_said_so_and_asked_again_three_times_then_co
     _, out, _ = session(capsys, monkeypatch, ["seven", "seven", "seven"], "--seed", "1", "--questions", "1")
     assert out.count("cannot read it: answer with what print() shows") == 3
     assert out.count("; asked again\n") == 2 and "; counted wrong\nwrong: " in out
-    assert out.splitlines()[-1] == "0 of 1 right: example 1 0 of 1"
+    assert out.splitlines()[-1] == "Score: 0 of 1 right; example 1 0 of 1"
     _, out, _ = session(capsys, monkeypatch, ["seven", *right_answers(1, count=1)], "--seed", "1", "--questions", "1")
-    assert out.splitlines()[-1] == "1 of 1 right: example 1 1 of 1"
+    assert out.splitlines()[-1] == "Score: 1 of 1 right; example 1 1 of 1"
 
 
 def test_the_end_of_input_midway_ends_with_the_score_so_far_and_exit_0(capsys, monkeypatch):
     code, out, err = session(capsys, monkeypatch, right_answers(2, count=4)[:2], "--seed", "2", "--questions", "4")
     assert (code, err) == (0, "")
     assert "\n\nthe session ends after 2 of 4 questions\n" in out
-    assert out.splitlines()[-1] == "2 of 2 right: example 1 1 of 1, example 2 1 of 1"
+    assert out.splitlines()[-1] == "Score: 2 of 2 right; example 1 1 of 1, example 2 1 of 1"
 
 
 def test_ctrl_c_ends_with_the_score_so_far_and_exit_0(capsys, monkeypatch):
@@ -199,7 +213,7 @@ def test_ctrl_c_ends_with_the_score_so_far_and_exit_0(capsys, monkeypatch):
 
     monkeypatch.setattr("builtins.input", interrupted)
     assert practice.main(["--seed", "2"]) == 0
-    assert capsys.readouterr().out.endswith("the session ends after 0 of 10 questions\n\n0 of 0 right\n")
+    assert capsys.readouterr().out.endswith("the session ends after 0 of 10 questions\n\nScore: 0 of 0 right\n")
 
 
 def test_a_formula_answer_is_read_by_the_expression_language_never_run(capfd, monkeypatch):
@@ -207,7 +221,7 @@ def test_a_formula_answer_is_read_by_the_expression_language_never_run(capfd, mo
     answers = ["__import__('os').system('echo ran')"] * 3
     _, out, err = session(capfd, monkeypatch, answers, "--seed", str(seed), "--questions", "1")
     assert out.count("unknown function '__import__': the language has") == 3 and "\nran\n" not in out and err == ""
-    assert out.splitlines()[-1] == "0 of 1 right: example 1 0 of 1"
+    assert out.splitlines()[-1] == "Score: 0 of 1 right; example 1 0 of 1"
 
 
 @pytest.mark.thorough
