@@ -1,14 +1,14 @@
 """Example 1, basic autograd: PyTorch's derivative of y = x**2 + 3*x + 1 beside the one worked by hand.
 
-A tensor made with requires_grad=True is a leaf that autograd watches: while grad mode is on (example 4 turns
-it off), every differentiable operation on it is recorded in a graph, and y.backward() walks that graph from
-y back to x and adds dy/dx into x.grad. By hand, the power rule and the sum rule give
+A tensor made with requires_grad=True is a leaf (made by us, not by an operation) that autograd watches: while
+grad mode is on (autograd's recording switch: on by default, example 4 turns it off), every differentiable
+operation on it is recorded in a graph, and y.backward() walks that graph from y back to x and adds dy/dx into
+x.grad. By hand, the power rule and the sum rule give
 
     dy/dx = 2*x + 3                 at x = 2:  2*2 + 3 = 7
 
-Then: the hand check at any x; the slope that dy/dx stands for, measured; several outputs, where
-backward(v) computes the vector-Jacobian product; your own y (--expr), differentiated three ways; and
-your own dy/dx (--mine), checked in general.
+Going further: the slope that dy/dx stands for, measured; several outputs, where backward(v) computes the
+vector-Jacobian product; your own y (--expr), differentiated three ways; your own dy/dx (--mine), checked.
 
 Run it:  python 01_basic_autograd.py [--x 2.0] [--v 1 0.5 0.25] [--expr Y] [--mine DYDX] [--device cpu]
 """
@@ -18,8 +18,8 @@ import sys
 import torch
 
 from expressions import expression, language, parse_expression, with_autograd  # noqa: F401 (names 01 gave before)
-from lesson_tools import agree, as_float32, checked, derivative, leaf, name, num, options, polynomial, real_number
-from lesson_tools import device_count, raised, run_lesson, shown, usable_device  # noqa: F401
+from lesson_tools import agree, checked, derivative, leaf, name, num, options, polynomial, real_number
+from lesson_tools import at_inputs, device_count, raised, run_lesson, shown, usable_device  # noqa: F401
 from your_function import NoDerivative, derivatives, show_judgement, show_three_ways  # noqa: F401
 
 
@@ -41,12 +41,12 @@ def basic_autograd(x=2.0, device="cpu"):
 
 
 def show_hand_check(args):
+    """By hand: dy/dx = 2x + 3, by the power rule and the sum rule"""
     fresh, (x, y) = leaf(args.x, args.device), basic_autograd(args.x, args.device)
     at = x.item()  # the float32 value autograd worked with
-    print(f"the same by hand, on {args.device}, at {as_float32('x', args.x)}:")
-    print(
-        f"  x, a leaf: requires_grad={fresh.requires_grad}, grad_fn={fresh.grad_fn}, grad={fresh.grad} till backward()"
-    )
+    print(f"  the same steps {at_inputs(args)}, on {args.device}:")
+    print(f"  x, a leaf (made by us, not by an operation): requires_grad={fresh.requires_grad},", end=" ")
+    print(f"grad_fn={fresh.grad_fn}, grad={fresh.grad} till backward()")
     print(f"  y = {y.item():g}, made by recorded operations: y.grad_fn = {name(y.grad_fn)}")
     print(f"  after y.backward(): x.grad = {x.grad.item():g}")
     print(f"  by hand: y = {num(at)}**2 + 3*{num(at)} + 1 = {polynomial(at):g}")
@@ -68,9 +68,10 @@ def central_difference(x=2.0, h=None):
 
 
 def show_slope(args):
+    """What dy/dx means: the slope of y at x, measured without autograd"""
     at = leaf(args.x).item()
     slope, h, above, below = central_difference(at)
-    print(f"what it means: the slope of y at x, measured with h = {h:g} (float64):")
+    print(f"  for a small change dx of x, y changes by about dy/dx * dx; measured with h = {h:g}, in float64:")
     print(f"  (y(x + h) - y(x - h)) / (2*h) = ({above:.10g} - {below:.10g}) / {2 * h:g} = {slope:.10g}")
     return [agree("slope = dy/dx", slope, derivative(at), how="measured")]
 
@@ -125,10 +126,11 @@ def running_sum(x=2.0, v=(1.0, 0.5, 0.25), device="cpu"):
 
 
 def show_several_outputs(args):
+    """Several outputs: ys.backward(v) computes the vector-Jacobian product"""
     x, device = args.x, args.device
     xs, ys = vector_jacobian(x, args.v, device)
     points, v = xs.tolist(), weights(args.v)
-    print(f"several outputs: xs = {shown(points)}, ys = xs**2 + 3*xs + 1 = {shown(ys.tolist())}")
+    print(f"  xs = {shown(points)}, ys = xs**2 + 3*xs + 1 = {shown(ys.tolist())}")
     print(f"  ys.backward() {raised(several_outputs_without_gradient, x, device)}")
     print("  ys.backward(v) takes a weight for each output: xs.grad[i] = sum over j of v[j] * dys[j]/dxs[i], v^T J")
     J = jacobian(x, device).tolist()
@@ -175,7 +177,8 @@ def main(argv=None):
             return show_three_ways(args.expr, {"x": args.x}, args.device)
     except ValueError as error:
         parser.error(str(error))
-    return run_lesson("Example 1, basic autograd", the_plan, args, show_hand_check, show_slope, show_several_outputs)
+    further = [show_slope, show_several_outputs]
+    return run_lesson("Example 1, basic autograd", the_plan, args, [show_hand_check], further)
 
 
 if __name__ == "__main__":

@@ -6,8 +6,8 @@ With y = x**2 + 3*x + 1 from example 1 and dy/dx = 2*x + 3 (7 at x = 2), three c
     2nd y.backward(), without zeroing     x.grad = 2 * dy/dx   = 14
     x.grad.zero_(), then 3rd backward()   x.grad = dy/dx       = 7
 
-This is why a training loop calls optimizer.zero_grad() before each loss.backward().
-Then: why gradients add (a batch in pieces), two ways to reset, and the gradient put to work in descent.
+This is why a training loop calls optimizer.zero_grad() before each loss.backward(). Going further: why gradients
+add (a batch in pieces), two ways to reset, and the gradient put to work in descent.
 
 Run it:  python 03_gradient_accumulation.py [--x 2.0] [--lr 0.1] [--steps 5] [--device cpu]
 """
@@ -19,63 +19,72 @@ import warnings
 
 import torch
 
-from lesson_tools import agree, as_float32, checked, derivative, leaf, num, options, polynomial, positive, real_number
-from lesson_tools import run_lesson, shown, usable_device, whole_number
+from lesson_tools import agree, at_inputs, checked, derivative, leaf, num, options, polynomial, positive, real_number
+from lesson_tools import at_most, plan_lines, run_lesson, show_plan, shown, usable_device, whole_number, within_rounding
 
 
-def the_plan(retain_graph=False):
-    """The lesson plan's code, as the plan writes it: it fails at the second y.backward(), as the first frees what the
-    graph saved. The one change that runs it: retain_graph=True on calls another follows (as the tutorial does)."""
+def the_plan():
+    """The lesson plan's code, as the plan writes it: the second y.backward() raises (the first freed the graph)."""
     x = torch.tensor([2.0], requires_grad=True)
     y = x**2 + 3*x + 1  # fmt: skip
-    y.backward(retain_graph=retain_graph)
+    y.backward()
     print(x.grad)
-    y.backward(retain_graph=retain_graph)
+    y.backward()
     print(x.grad)
     x.grad.zero_()
     y.backward()
     print(x.grad)
 
 
-def show_the_plan():
-    try:
-        the_plan()
-        print("this torch ran it as written: a second backward() needs no retain_graph=True here")
-    except RuntimeError as error:
-        print(f"RuntimeError: {str(error).split(' (')[0]}")
-        print("The one change that makes it run, retain_graph=True on the first two calls, prints")
-        the_plan(retain_graph=True)
+def the_plan_retained():
+    """The plan's code with its smallest change: retain_graph=True where another call follows (as the tutorial does)."""
+    x = torch.tensor([2.0], requires_grad=True)
+    y = x**2 + 3*x + 1  # fmt: skip
+    y.backward(retain_graph=True)
+    print(x.grad)
+    y.backward(retain_graph=True)
+    print(x.grad)
+    x.grad.zero_()
+    y.backward()
+    print(x.grad)
 
 
-# The hand check, at any x: 1 * dy/dx, 2 * dy/dx, then 0 + dy/dx
+def show_the_change(args):
+    """The smallest change that makes it run: retain_graph=True where another backward() follows"""
+    plan, changed = plan_lines(the_plan), plan_lines(the_plan_retained)
+    lines = [i for i, (old, new) in enumerate(zip(plan, changed, strict=True)) if old != new]
+    show_plan(the_plan_retained, [f"{changed[lines[0]]}   # the first {len(lines)} of {plan.count(plan[lines[0]])}"])
+    print("  it keeps the saved tensors (the forward pass's values that backward() needs) for the next call;")
+    print("  create_graph=True keeps them too (and records more than needed); a training loop builds y anew instead")
+    return []
+
+
 def gradient_accumulation(x=2.0, device="cpu"):
     """Return x.grad after each of three y.backward() calls: the 1st, a 2nd without zeroing, a 3rd after zero_()."""
     x = leaf(x, device)
     y = polynomial(x)
-    seen = []
     y.backward(retain_graph=True)  # keep the graph's saved tensors: y.backward() runs again below
-    seen.append(x.grad.item())
+    first = x.grad.item()
     y.backward(retain_graph=True)  # no zeroing in between, so this dy/dx is added to the last
-    seen.append(x.grad.item())
+    second = x.grad.item()
     x.grad.zero_()  # zeros, in place: optimizer.zero_grad(set_to_none=False) does it to each parameter's .grad
     y.backward()  # the last call may free the graph
-    seen.append(x.grad.item())
-    return seen
+    return [first, second, x.grad.item()]
 
 
 def plan_as_written(x=2.0, device="cpu"):
     """The plan's y.backward() twice on one graph, at any x: the second call raises RuntimeError."""
-    x = leaf(x, device)
-    y = polynomial(x)
+    y = polynomial(leaf(x, device))
     y.backward()  # frees the tensors saved for the backward pass
     y.backward()  # needs them: raises
 
 
 def show_hand_check(args):
+    """By hand: x.grad is 1, then 2, then 1 times dy/dx = 2x + 3"""
     first, second, third = gradient_accumulation(args.x, args.device)
     at = leaf(args.x).item()  # the float32 value autograd worked with
     slope = derivative(at)
-    print(f"the same by hand, on {args.device}, at {as_float32('x', args.x)}: dy/dx = 2*{num(at)} + 3 = {slope:g}")
+    print(f"  the same steps {at_inputs(args)}, on {args.device}: dy/dx = 2*{num(at)} + 3 = {slope:g}")
     print(f"  x.grad after the 1st y.backward(): {first:g}; a 2nd, no zeroing: {second:g}; zero_(), a 3rd: {third:g}")
     return [
         agree("1st: dy/dx", first, slope),
@@ -84,10 +93,8 @@ def show_hand_check(args):
     ]
 
 
-# Why gradients add: a sum's gradient is the sum of the gradients. A loss summed over a batch gets the same
-# x.grad from one backward() on the whole batch as from one per half, with no zeroing in between: a batch
-# too large for memory is trained in pieces so. torch.nn's losses average by default (reduction='mean'):
-# then each piece's loss must be weighed by its size over the batch's (divided by 2, for two halves).
+# Why gradients add: a sum's gradient is the sum of the gradients, so a batch too large for memory is trained in pieces,
+# one backward() each, no zeroing between. With torch.nn's default mean, each of n equal pieces' losses is divided by n.
 BATCH = (1.0, 2.0, 3.0, 4.0)  # the data s of the batch example
 PIECES = 2  # the batch in halves
 REDUCTIONS = ("sum", "mean")
@@ -122,23 +129,29 @@ def batch_in_halves(x=2.0, reduction="sum", scaled=False, device="cpu"):
 
 
 def show_batch(args):
+    """Why gradients add: a batch's gradient, in pieces"""
     x, device = args.x, args.device
-    at, n, total = leaf(x).item(), len(BATCH), sum(BATCH)
+    at, n, total, half = leaf(x).item(), len(BATCH), sum(BATCH), len(BATCH) // PIECES
     summed, mean = (batch_slope(at, BATCH, reduction) for reduction in REDUCTIONS)
+    own = [batch_slope(at, part, "sum") for part in (BATCH[:half], BATCH[half:])]  # each half's own dL/dx, by hand
     first_half, halves, whole = batch_in_halves(x, "sum", device=device)
-    _, mean_halves, mean_whole = batch_in_halves(x, "mean", device=device)
+    mean_first, mean_halves, mean_whole = batch_in_halves(x, "mean", device=device)
     _, scaled_halves, _ = batch_in_halves(x, "mean", scaled=True, device=device)
     default = inspect.signature(torch.nn.functional.mse_loss).parameters["reduction"].default
-    print(f"why it adds: L = sum of (x - s)**2 over the batch s = {shown(list(BATCH))}, dL/dx = 2*(n*x - sum(s))")
-    print(f"  backward() on the 1st half, then on the 2nd, no zeroing:   x.grad = {first_half:g}, then {halves:g}")
-    print(f"  backward() on the whole batch at once:                      x.grad = {whole:g}")
-    print(f"  by hand: 2*({n}*{num(at)} - {total:g}) = {summed:g}")
-    print(f"that is for a summed loss; torch.nn's losses default to reduction={default!r}, the mean:")
-    print(f"  L = mean of (x - s)**2, dL/dx = 2*(n*x - sum(s))/n; on the whole batch:  x.grad = {mean_whole:g}")
-    print(f"  each half's mean, one after the other, no zeroing:          x.grad = {mean_halves:g}, {PIECES} times it")
-    print(f"  each half's mean divided by {PIECES}, the number of pieces:        x.grad = {scaled_halves:g}")
+    print(f"  L = sum over the batch s = {shown(list(BATCH))} of (x - s)**2; by hand, dL/dx = 2*(n*x - sum(s))")
+    print(f"  backward() on the 1st half:                x.grad = {first_half:g}")
+    print(f"  then on the 2nd half, no zeroing:          x.grad = {halves:g}, its own {halves - first_half:g} added")
+    print(f"  backward() on the whole batch at once:     x.grad = {whole:g}")
+    hand = [f"2*({len(p)}*{num(at)} - {sum(p):g}) = {v:g}" for p, v in ((BATCH[:half], own[0]), (BATCH[half:], own[1]))]
+    print(f"  by hand: halves {hand[0]} and {hand[1]}, whole 2*({n}*{num(at)} - {total:g}) = {summed:g}")
+    print(f"  torch.nn's losses default to reduction={default!r}, the mean over the batch: dL/dx = 2*(n*x - sum(s))/n")
+    print(f"  on the whole batch at once:                x.grad = {mean_whole:g}")
+    print(f"  each half's mean, no zeroing:              x.grad = {mean_first:g}, then {mean_halves:g},", end=" ")
+    print(f"its own {mean_halves - mean_first:g} added: {PIECES} times it")
+    print(f"  each half's mean divided by {PIECES}, the pieces: x.grad = {scaled_halves:g}")
     print(f"  by hand: 2*({n}*{num(at)} - {total:g})/{n} = {mean:g}")
     return [
+        agree("summed, 1st half: dL/dx", first_half, own[0]),
         agree("summed, halves: dL/dx", halves, summed),
         agree("summed, whole: dL/dx", whole, summed),
         agree("mean, whole: dL/dx", mean_whole, mean),
@@ -147,10 +160,8 @@ def show_batch(args):
     ]
 
 
-# Two ways to reset. x.grad.zero_() writes zeros into the same tensor, and the next backward() adds into it in
-# place, as it adds into an ordinary dense .grad whenever it records no graph of its own (with create_graph=True, a new
-# tensor). x.grad = None drops the tensor; the next backward() makes a new one. optimizer.zero_grad() does that by
-# default since PyTorch 2.0: nothing to write, and None tells "no gradient yet" apart from a gradient of 0.
+# Two ways to reset: x.grad.zero_() writes zeros into the same tensor, and the next backward() adds into it in place (a
+# dense .grad, no graph recorded: create_graph=True makes a new one); x.grad = None drops it, zero_grad()'s default.
 def two_resets(x=2.0, device="cpu"):
     """x.grad after zero_(), after the next backward(), and whether it is the same tensor; then after = None."""
     x = leaf(x, device)
@@ -178,39 +189,39 @@ def adds_in_place(x=2.0, create_graph=False, device="cpu"):
 
 
 def show_resets(args):
+    """Two ways to reset x.grad: zero_() and = None"""
     slope = derivative(leaf(args.x).item())
     zeroed, after_zeroed, reused, dropped, after_none = two_resets(args.x, args.device)
     in_place = adds_in_place(args.x, create_graph=True, device=args.device)
     default = inspect.signature(torch.optim.Optimizer.zero_grad).parameters["set_to_none"].default
-    print("two resets, each followed by y.backward():")
-    print(f"  x.grad.zero_(): x.grad = {zeroed:g}, then {after_zeroed:g}, added into the same tensor: {reused}")
-    print(f"  x.grad = None:  x.grad is None: {dropped}, then {after_none:g}, in a new tensor")
-    print(f"  backward() adds a dense gradient in place; with create_graph=True, the same tensor: {in_place}")
-    print(f"  optimizer.zero_grad() uses set_to_none={default} by default")
+    print(f"  x.grad.zero_(): x.grad = {zeroed:g}, then y.backward(): {after_zeroed:g}, into the same tensor: {reused}")
+    print(f"  x.grad = None:  x.grad is None: {dropped}, then y.backward(): {after_none:g}, in a new tensor")
+    print(f"  backward() adds into the tensor x.grad holds; with create_graph=True, into the same tensor: {in_place}")
+    print(f"  optimizer.zero_grad() resets each parameter's .grad, by default (set_to_none={default}) to None")
     return [
         agree("after zero_()", zeroed, 0.0),
         agree("zero_(), then dy/dx", after_zeroed, slope),
-        agree("same tensor reused", reused, True),
-        agree("create_graph: same tensor", in_place, False),
+        agree("same tensor reused", reused, True, against="expected"),
+        agree("create_graph: same tensor", in_place, False, against="expected"),
         agree("= None, then dy/dx", after_none, slope),
     ]
 
 
-# The gradient put to work: gradient descent, x -= lr * x.grad under no_grad, then x.grad.zero_(), with y
-# rebuilt from x each step as a training loop does. By hand, each step takes x to x - lr*(2*x + 3), so
-#     x_k = -1.5 + (x_0 + 1.5) * (1 - 2*lr)**k
-# x walks to the minimum -1.5, where dy/dx = 0, when 0 < lr < 1 (in one step at lr = 0.5); it swings between
-# two points at lr = 1 and runs away beyond. Without the zeroing, each step uses the sum of all the gradients
-# so far: x overshoots and, for 0 < lr < 2, swings around the minimum without settling; from lr = 2 it runs away.
+# The gradient put to work: gradient descent, x -= lr * x.grad under no_grad, x.grad.zero_(), y rebuilt each step. By
+# hand, a step takes x to x - lr*(2*x + 3): x_k = -1.5 + (x_0 + 1.5)*(1 - 2*lr)**k walks to the minimum -1.5 for lr < 1,
+# swings between two points at 1, runs away beyond. Never zeroed, each step uses the sum of all gradients so far: for
+# lr < 2, x swings for ever within swing_bound; beyond, it runs away, out of float64's range, and is compared up to it.
 MINIMUM = -3 / 2  # where dy/dx = 2*x + 3 is 0
 
 
+def descent_dtype(device):  # float64 (float32 on MPS, which has none): float32 would drift in 1000 steps
+    return torch.float32 if usable_device(device).type == "mps" else torch.float64
+
+
 def descend(x=2.0, lr=0.1, steps=5, zero=True, device="cpu"):
-    """Return [x_0, ..., x_steps] from gradient descent on y, zeroing x.grad after each step unless zero=False. In
-    float64 (float32 on MPS, which has none): a thousand steps that never settle would drift by float32's rounding."""
+    """Return [x_0, ..., x_steps] from gradient descent on y, zeroing x.grad after each step unless zero=False."""
     lr, steps, device = positive("lr", lr), whole_number("steps", steps), usable_device(device)
-    dtype = torch.float32 if device.type == "mps" else torch.float64
-    x = torch.tensor([real_number("x", x)], dtype=dtype, device=device, requires_grad=True)
+    x = torch.tensor([real_number("x", x)], dtype=descent_dtype(device), device=device, requires_grad=True)
     walk = [x.item()]
     for _ in range(steps):
         y = polynomial(x)  # rebuilt from x each step: the last backward() freed the last graph
@@ -238,25 +249,40 @@ def descent_by_hand(x, lr, steps, zero=True):
     return walk
 
 
+def swing_bound(x, lr):
+    """By hand, never zeroed, 0 < lr < 2: u = x - MINIMUM steps as u_(k+1) = (2 - 2*lr)*u_k - u_(k-1), so u_k =
+    A*cos(k*t) + B*sin(k*t), cos(t) = 1 - lr, and |u_k| <= sqrt(A**2 + B**2) = |u_0|*sqrt(2/(2 - lr))."""
+    return abs(x - MINIMUM) * math.sqrt(2 / (2 - lr))
+
+
 def show_descent(args):
-    x, lr, steps, device = args.x, args.lr, args.steps, args.device
-    at = leaf(x).item()
+    """The gradient at work: gradient descent, with and without zeroing"""
+    x, lr, steps, device, dtype = args.x, args.lr, args.steps, args.device, descent_dtype(args.device)
+    at = torch.tensor(x, dtype=dtype).item()  # where the descent starts, in its dtype
     walks = [descend(x, lr, steps, zero, device) for zero in (True, False)]
     by_hand = [descent_by_hand(at, lr, steps, zero) for zero in (True, False)]
-    print(f"gradient descent on y from x = {at:g}, lr = {lr:g}: x -= lr * x.grad under no_grad, y rebuilt each step")
+    print(f"  from x = {at:g}, lr = {lr:g}: x -= lr * x.grad under no_grad, y rebuilt from x each step")
     print(f"  {'step':>4}  {'zero_() each step':>18}  {'by hand':>12}  {'never zeroed':>14}  {'by hand':>12}")
     for k, row in enumerate(zip(walks[0], by_hand[0], walks[1], by_hand[1], strict=True)):
         print(f"  {k:>4}  " + "  ".join(f"{v:>{w}.6g}" for v, w in zip(row, (18, 12, 14, 12), strict=True)))
     print(f"  by hand, zeroed: x_k = {MINIMUM:g} + (x_0 - ({MINIMUM:g}))*(1 - 2*lr)**k; never zeroed: each step")
     print("  takes lr times the sum of all the gradients so far")
-    pairs = [(a, h) for walk, hand in zip(walks, by_hand, strict=True) for a, h in zip(walk, hand, strict=True)]
-    gaps = [abs(a - h) / max(1.0, abs(h)) for a, h in pairs]
-    gap = math.inf if any(map(math.isnan, gaps)) else max(gaps)  # nan where a walk overflowed: max() would skip it
-    return [
-        agree(f"x_{steps}, zeroed", walks[0][-1], by_hand[0][-1], how="descent"),
-        agree(f"x_{steps}, never zeroed", walks[1][-1], by_hand[1][-1], how="descent"),
-        agree("largest relative gap", gap, 0.0, how="walks", against="target"),
+    n = min(next((k for k, v in enumerate(w) if not math.isfinite(v)), len(w)) for w in walks + by_hand)
+    if n < steps + 1:
+        print(f"  at step {n} a walk leaves {str(dtype)[6:]}'s range, no number from there: compared up to {n - 1}")
+    pairs = [(a, h) for walk, hand in zip(walks, by_hand, strict=True) for a, h in zip(walk[:n], hand[:n], strict=True)]
+    gap = max(abs(a - h) for a, h in pairs) / max(1.0, *(abs(h) for _, h in pairs))  # rounding grows with x's size
+    checks = [
+        agree(f"x_{n - 1}, zeroed", walks[0][n - 1], by_hand[0][n - 1], how="descent"),
+        agree(f"x_{n - 1}, never zeroed", walks[1][n - 1], by_hand[1][n - 1], how="descent"),
+        within_rounding("walks vs by hand", gap, dtype, how="descent"),
     ]
+    if lr < 2:  # never zeroed: a swing for ever, within swing_bound
+        bound, farthest = swing_bound(at, lr), max(abs(v - MINIMUM) for v in walks[1][:n])
+        print(f"  never zeroed, lr < 2: x never settles, and by hand never goes farther from {MINIMUM:g} than")
+        print(f"  |x_0 - ({MINIMUM:g})|*sqrt(2/(2 - lr)) = {bound:.6g}; in this walk, at most {farthest:.6g} from it")
+        checks.append(at_most("never zeroed: farthest", farthest, bound * (1 + 1e-12), how="descent"))
+    return checks
 
 
 def main(argv=None):
@@ -264,8 +290,9 @@ def main(argv=None):
     parser.add_argument("--lr", type=checked(positive, "lr"), default=0.1, help="the learning rate, > 0")
     parser.add_argument("--steps", type=checked(whole_number, "steps"), default=5, help="steps of descent, 1 to 1000")
     args = parser.parse_args(argv)
-    sections = show_hand_check, show_batch, show_resets, show_descent
-    return run_lesson("Example 3, gradient accumulation", show_the_plan, args, *sections)
+    further = [show_batch, show_resets, show_descent]
+    title, fails = "Example 3, gradient accumulation", "the second y.backward()"
+    return run_lesson(title, the_plan, args, [show_the_change, show_hand_check], further, fails)
 
 
 if __name__ == "__main__":

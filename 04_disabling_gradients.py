@@ -1,14 +1,15 @@
 """Example 4, disabling gradients: inside torch.no_grad(), operations are not recorded.
 
-Autograd records a differentiable operation when grad mode is on and one of its inputs requires grad; the
-result then requires grad too and has a grad_fn. torch.no_grad() turns grad mode off for its block, so
-nothing is recorded there and no memory is spent on a graph: what evaluation and inference want.
+Autograd records a differentiable operation when grad mode (autograd's recording switch, on by default) is on
+and one of its inputs requires grad; the result then requires grad too and has a grad_fn, the node that
+records it. torch.no_grad() turns grad mode off for its block, so nothing is recorded there and no memory is
+spent on a graph: what evaluation and inference want.
 
     y = x * 2      outside no_grad:  y.requires_grad = True,  y.grad_fn = MulBackward0
     z = x * 3      inside no_grad:   z.requires_grad = False, z.grad_fn = None
 
-Then: the mode the block restores, what no_grad leaves alone, other ways to the same end, and no_grad
-in training: the update step, and a parameter frozen.
+Going further: the mode the block restores, what no_grad leaves alone, other ways to the same end, and
+no_grad in training: the update step, and a parameter frozen.
 
 Run it:  python 04_disabling_gradients.py [--x 2.0] [--device cpu]
 """
@@ -17,7 +18,7 @@ import sys
 
 import torch
 
-from lesson_tools import agree, as_float32, leaf, name, options, raised, read_grad, real_number, run_lesson, sgd_step
+from lesson_tools import agree, at_inputs, leaf, name, options, raised, read_grad, real_number, run_lesson, sgd_step
 
 
 def the_plan():
@@ -30,9 +31,9 @@ def the_plan():
     print(z.requires_grad)
 
 
-# The hand check, at any x. By hand: the result of a differentiable operation requires grad when grad mode
-# is on (inference mode turns it off too), an input requires grad, and the result is of a type that can have
-# a gradient, floating-point or complex (not the bool of x > 1 nor the integer of x.argmax()).
+# The hand check, at any x: a differentiable operation's result requires grad when grad mode is on (inference mode
+# turns it off too), an input requires grad, and the result can have a gradient: floating-point or complex, not the
+# bool of x > 1 nor the integer of x.argmax().
 def tracked(grad_mode, input_requires_grad, can_have_gradient=True):
     """By hand: whether autograd records an operation, so that its result requires grad."""
     return grad_mode and input_requires_grad and can_have_gradient
@@ -48,13 +49,14 @@ def disabling_gradients(x=2.0, device="cpu"):
 
 
 def show_hand_check(args):
+    """By hand: recorded when grad mode (autograd's recording switch) is on and an input requires grad"""
     outside = torch.is_grad_enabled()
     with torch.no_grad():
         inside = torch.is_grad_enabled()
     y, z = disabling_gradients(args.x, args.device)
     at = leaf(args.x).item()  # the float32 value autograd worked with
     y_by_hand, z_by_hand = tracked(outside, True), tracked(inside, True)  # x requires grad, as leaf() makes it
-    print(f"the same by hand, on {args.device}, at {as_float32('x', args.x)}:")
+    print(f"  the same steps {at_inputs(args)}, on {args.device}:")
     print(f"  y = x * 2 = {y.item():g}   outside no_grad: requires_grad={y.requires_grad}, grad_fn={name(y.grad_fn)}")
     print(f"  z = x * 3 = {z.item():g}   inside no_grad:  requires_grad={z.requires_grad}, grad_fn={name(z.grad_fn)}")
     print(f"  by hand, y: grad mode {outside} and x.requires_grad True -> {y_by_hand}")
@@ -69,9 +71,9 @@ def show_hand_check(args):
     ]
 
 
-# Leaving the block restores the mode that held before it: on again after a block entered with grad mode on,
-# still off after a no_grad inside another. And no_grad stops the recording of operations, nothing else: a
-# tensor made inside it with requires_grad=True is a new leaf (no operation made it) and requires grad.
+# Leaving the block restores the mode before it: on again after a block entered with grad mode on, still off after
+# a no_grad inside another. no_grad stops recording, nothing else: a tensor made in it with requires_grad=True is a
+# new leaf (no operation made it) and requires grad.
 def grad_mode_around_no_grad(inside_no_grad=False):
     """(grad mode before, inside, after) a torch.no_grad() block; inside_no_grad: the block inside another."""
     if inside_no_grad:
@@ -94,17 +96,18 @@ def what_no_grad_leaves_alone(x=2.0, device="cpu"):
 
 
 def show_what_no_grad_leaves_alone(args):
+    """What no_grad restores, and what it leaves alone"""
     modes = {nested: grad_mode_around_no_grad(nested) for nested in (False, True)}
-    print("grad mode before, inside and after a no_grad block: the mode before it comes back")
+    print("  grad mode before, inside and after a no_grad block: the mode before it comes back")
     for nested, (before, inside, after) in modes.items():
         where = "inside another no_grad:" if nested else "in grad mode, as usual:"
         print(f"  {where:<28} {before} -> {inside} -> {after}")
     mode, made, compared, argmax = what_no_grad_leaves_alone(args.x, args.device)
-    print(f"torch.zeros(1, requires_grad=True) inside no_grad (grad mode {mode}): requires_grad={made}, a new leaf")
-    print(f"outside it, (x > 1).requires_grad={compared} and x.argmax().requires_grad={argmax}: no gradient for those")
+    print(f"  torch.zeros(1, requires_grad=True) inside no_grad (grad mode {mode}): requires_grad={made}, a new leaf")
+    print(f"  outside it, (x > 1).requires_grad={compared}, x.argmax().requires_grad={argmax}: no gradient for those")
     return [
         *[agree(f"mode after no_grad{', nested' * n}", m[2], m[0], how="torch") for n, m in modes.items()],
-        agree("made in no_grad", made, True),
+        agree("made in no_grad", made, True, against="expected"),
         agree("x > 1, x.argmax()", [compared, argmax], [tracked(True, True, False)] * 2),
     ]
 
@@ -164,16 +167,17 @@ def inference_tensor_added(x=2.0, device="cpu"):
 
 
 def show_other_ways(args):
+    """Other ways to a result autograd does not track"""
     results = other_ways(args.x, args.device)
-    print("other ways, each computing x * 3 (tracked, by hand, when grad mode is on and its input requires grad):")
+    print("  each computes x * 3 (tracked, by hand, when grad mode is on and its input requires grad):")
     for way, (result, mode, requires) in results.items():
         made = f"requires_grad={result.requires_grad}, grad_fn={name(result.grad_fn)}"
         print(f"  {way:<26} grad mode {mode!s:<5}  input requires grad {requires!s:<5}  -> {made}")
     shared, still_requires = detach_shares_storage(args.x, args.device)
-    print(f"x.detach() shares x's storage: after x.detach().add_(1), x = {shared:g} (requires_grad={still_requires})")
+    print(f"  x.detach() shares x's storage: after x.detach().add_(1), x = {shared:g} (requires_grad={still_requires})")
     added, inference = inference_tensor_added(args.x, args.device)
-    print(f"t = x * 2 made in inference_mode (an inference tensor: {inference}) is not to be used in a recorded")
-    print("  computation, the docs say. PyTorch raises where autograd must save it:")
+    print(f"  t = x * 2 made in inference_mode is an inference tensor ({inference}): the docs say not to use one in a")
+    print("  recorded computation, and PyTorch raises where autograd must save it (keep it for backward()):")
     print(f"  w + t saves nothing and runs (requires_grad={added.requires_grad}),")
     saved = raised(inference_tensor_saved, args.x, args.device).split(". ")[0]  # its first sentence
     print(f"  while w * t must save t for w's gradient, and {saved}.")
@@ -184,9 +188,8 @@ def show_other_ways(args):
     ]
 
 
-# no_grad in training: the update step. After y = x * 2; y.backward(), x -= lr * x.grad runs under no_grad: no
-# part of any loss, and x stays a leaf. Outside no_grad the same line raises, and x = x - lr * x.grad makes a new
-# x, made by an operation: no leaf, its .grad None after the next backward(). Each step runs with grad mode on.
+# no_grad in training: x -= lr * x.grad under no_grad is no part of any loss, and x stays a leaf. Outside no_grad it
+# raises, and x = x - lr * x.grad makes a new x by an operation: no leaf, .grad None after the next backward().
 LR = 0.1  # the learning rate of the update steps
 
 
@@ -219,9 +222,10 @@ def update_by_assignment(x=2.0, lr=0.1, device="cpu"):
 
 
 def show_update(args, lr=LR):
+    """no_grad in training: the update step"""
     x, device, at = args.x, args.device, leaf(args.x).item()
     stepped, still_leaf, still_requires = update_under_no_grad(x, lr, device)
-    print(f"the update step of training, after y = x * 2; y.backward() (dy/dx = 2), lr = {lr:g}:")
+    print(f"  after y = x * 2; y.backward() (dy/dx = 2), a step with learning rate lr = {lr:g}:")
     print(f"  under no_grad, x -= lr * x.grad: x = {stepped:g}, is_leaf={still_leaf}, requires_grad={still_requires}")
     print(f"  outside no_grad, x -= lr * x.grad {raised(update_in_place_recorded, x, lr, device)}")
     assigned, new_is_leaf, new_grad, warning, behind = update_by_assignment(x, lr, device)
@@ -237,9 +241,8 @@ def show_update(args, lr=LR):
 
 
 # A parameter that should not train (fine-tuning a model, say) is frozen with w.requires_grad_(False): no gradient
-# reaches it. Frozen before any backward(), w.grad stays None and an optimizer leaves w alone. Frozen later, after
-# zero_grad(set_to_none=False), w.grad is zeros, not None, and an optimizer with weight decay (or momentum) still
-# moves w: then set w.grad = None, or leave w out of the optimizer.
+# reaches it. Frozen before any backward(), w.grad stays None and an optimizer leaves w alone. Frozen after
+# zero_grad(set_to_none=False), w.grad is zeros, and weight decay (or momentum) still moves w: set w.grad = None.
 
 DATA, TARGET, WEIGHT_DECAY = 3.0, 1.0, 0.1  # the frozen-parameter model's one example, and the decay
 
@@ -264,31 +267,33 @@ def frozen_parameter(x=2.0, lr=0.1, device="cpu", weight_decay=0.0, stale=False,
 
 
 def show_frozen(args, lr=LR, decay=WEIGHT_DECAY):
+    """A frozen parameter, and when it still moves"""
     x, device = args.x, args.device
     (w_grad, w_before, w_after), (b_grad, b_before, b_after) = frozen_parameter(x, lr, device).values()
     b_grad_by_hand = 2 * (w_before * DATA + b_before - TARGET)
     b_by_hand = b_before - lr * b_grad_by_hand
-    print(f"frozen: loss = (w * {DATA:g} + b - {TARGET:g})**2 with w.requires_grad_(False) before the forward pass")
+    print(f"  loss = (w * {DATA:g} + b - {TARGET:g})**2, w frozen by w.requires_grad_(False) before the forward pass")
     print(f"  w.grad = {w_grad}, w stays {w_after:g}; b.grad = {b_grad:g}, b goes {b_before:g} -> {b_after:g}")
     print(f"  by hand: dloss/db = 2*(w*{DATA:g} + b - {TARGET:g}) = {b_grad_by_hand:g}, b - lr*(it) = {b_by_hand:g}")
     stale_grad, stale_before, stale_after = frozen_parameter(x, lr, device, decay, stale=True)["w"]
     _, kept, kept_after = frozen_parameter(x, lr, device, decay, stale=True, to_none=True)["w"]
-    print(f"  frozen after a step and zero_grad(set_to_none=False): w.grad = {stale_grad:g}, not None, and a step")
-    print(f"  with weight_decay = {decay:g} still moves w: {stale_before:g} -> {stale_after:g}, w - lr*(0 + wd*w)")
+    print(f"  frozen after a step and zero_grad(set_to_none=False) (zeros .grad, not None): w.grad = {stale_grad:g},")
+    moved = f"{stale_before:g} -> {stale_after:g}"
+    print(f"  and weight decay {decay:g} (a step pulls w toward 0 by lr*decay*w) moves it: {moved}")
     print(f"  with w.grad = None after freezing (or w left out of the optimizer), w stays: {kept:g} -> {kept_after:g}")
     return [
         agree("[frozen w.grad, w after]", [w_grad, w_after], [None, w_before]),
         agree("b.grad = dloss/db", b_grad, b_grad_by_hand),
         agree("b after the update", b_after, b_by_hand, how="torch"),
-        agree("stale zeros: w after", stale_after, stale_before - lr * decay * stale_before, how="torch"),
+        agree("frozen late: w after", stale_after, stale_before - lr * decay * stale_before, how="torch"),
         agree("w.grad = None: w after", kept_after, kept, how="torch"),
     ]
 
 
 def main(argv=None):
     args = options(__doc__, x=2.0).parse_args(argv)
-    sections = show_hand_check, show_what_no_grad_leaves_alone, show_other_ways, show_update, show_frozen
-    return run_lesson("Example 4, disabling gradients", the_plan, args, *sections)
+    further = [show_what_no_grad_leaves_alone, show_other_ways, show_update, show_frozen]
+    return run_lesson("Example 4, disabling gradients", the_plan, args, [show_hand_check], further)
 
 
 if __name__ == "__main__":

@@ -7,8 +7,8 @@ on the gradient it gets times its local derivative; where two paths meet, the gr
     dy/dx = 1 * (1 * 2*x)  +  1 * (1 * 3)  =  2*x + 3  =  7 at x = 2
             via PowBackward0   via MulBackward0
 
-Then: the graph drawn, the walk by hand, leaves and .grad, what the graph keeps for backward(), the graph
-as a picture (--graph mermaid or dot), and the graph of your own y (--expr).
+Going further: the walk by hand, leaves and .grad, what the graph keeps for backward(), the graph as a picture
+(--graph mermaid or dot), and the graph of your own y (--expr).
 
 Run it:  python 05_optional_grad_fn.py [--x 2.0] [--graph text|mermaid|dot] [--expr Y] [--device cpu]
 """
@@ -20,8 +20,8 @@ import torch
 from backward_graphs import GRAPH_STYLES, backward_graph, call_node, numbers, walk
 from backward_graphs import input_shapes, summed_to_input, tensor_text  # noqa: F401 (names this script gave before)
 from expressions import expression, language, parse_expression, with_autograd
-from lesson_tools import agree, as_float32, checked, derivative, leaf, name, num, options, polynomial
-from lesson_tools import raised, read_grad, run_lesson
+from lesson_tools import agree, at_inputs, checked, derivative, leaf, name, num, options, polynomial
+from lesson_tools import heading, raised, read_grad, run_lesson, summary
 from your_function import NoDerivative, derivatives
 
 
@@ -50,11 +50,12 @@ def recorded_steps(x=2.0, device="cpu"):
 
 
 def show_graph(args):
+    """By hand: y's last operation is the addition + 1, so y.grad_fn is AddBackward0"""
     x, y = grad_fn_demo(args.x, args.device)
-    print(f"the same on {args.device}, at {as_float32('x', args.x)}:")
-    print(f"  x.grad_fn = {name(x.grad_fn)}, x.is_leaf = {x.is_leaf} (made by us, not by an operation)")
-    print(f"  y.grad_fn = {name(y.grad_fn)}, y.is_leaf = {y.is_leaf}; the backward graph under y, root first:")
+    print(f"  the same steps {at_inputs(args)}, on {args.device}; x.grad_fn = {name(x.grad_fn)}, as x is a leaf")
+    print(f"  (made by us, not by an operation); y.grad_fn = {name(y.grad_fn)}, and the backward graph under it:")
     print("    " + backward_graph(y, {"x": x}).replace("\n", "\n    "))
+    print("  (AccumulateGrad: the node that adds the gradient that reaches it into its leaf's .grad)")
     return [agree("x.grad_fn", name(x.grad_fn), "None"), agree("y.grad_fn", name(y.grad_fn), "AddBackward0")]
 
 
@@ -67,20 +68,24 @@ def times(g, t):
 
 
 HAND_RULES = {  # node: (what it does to the gradient g that reaches it, the gradient for each of its inputs)
-    "AddBackward0": ("passes g to both inputs (times alpha, 1 here)", lambda n, g: (g, g * n._saved_alpha)),
+    "AddBackward0": ("passes g on (times alpha, the 2nd input's factor: 1)", lambda n, g: (g, g * n._saved_alpha)),
     "MulBackward0": ("times the other factor", lambda n, g: (times(g, n._saved_other), times(g, n._saved_self))),
     "DivBackward0": (
         "a/b: g/b, -g*a/b**2",
         lambda n, g: (g / n._saved_other, times(-g / n._saved_other**2, n._saved_self)),
     ),
     "NegBackward0": ("-g", lambda n, g: (-g,)),
-    "PowBackward0": (
-        "x**n: times n*x**(n-1)",
-        lambda n, g: (g * n._saved_exponent * n._saved_self ** (n._saved_exponent - 1),),
-    ),
+    "PowBackward0": ("x**n: times n*x**(n-1), 0 at n = 0", lambda n, g: (g * power_rule(n),)),
     "ExpBackward0": ("times exp(x), its result", lambda n, g: (g * n._saved_result,)),
     "SinBackward0": ("times cos(x)", lambda n, g: (g * n._saved_self.cos(),)),
 }
+
+
+def power_rule(node):
+    """d(x**n)/dx by hand, for PowBackward0's x and n: n*x**(n-1); 0 where n = 0, as x**0 = 1 is a constant
+    (PyTorch's node says 0 too, where 0*x**(-1) would be nan at x = 0)."""
+    x, n = node._saved_self, node._saved_exponent
+    return n * x ** (n - 1) if n != 0 else torch.zeros_like(x)
 
 
 def by_hand(node, grads_in):
@@ -116,14 +121,15 @@ def walk_shown(y, x):
         edges = zip(node.next_functions, grads_out, strict=True)
         into_x.extend(g.item() for (child, _), g in edges if getattr(child, "variable", None) is x)
 
-    print("the walk by hand (chain_rule_by_hand(y)): each node gets g and passes g times its local derivative")
-    print("to each input (- : none, for an input that does not require grad)")
+    print("  chain_rule_by_hand(y): each node gets g, the gradient of y with respect to its output, and passes g")
+    print("  times its local derivative to each input (- : none, for an input that does not require grad)")
     walked = chain_rule_by_hand(y, show_step)[x].item()
     print(f"  x collects {' + '.join(f'{g:g}' if i == 0 else num(g) for i, g in enumerate(into_x))} = {walked:g}")
     return walked, all(agreed)
 
 
 def show_walk(args):
+    """The chain rule, walked by hand node by node"""
     x, y = grad_fn_demo(args.x, args.device)
     at = x.item()
     walked, agreed = walk_shown(y, x)
@@ -133,7 +139,7 @@ def show_walk(args):
     print(f"  after y.backward(): x.grad = {x.grad.item():g}")
     return [
         agree("y", y.item(), polynomial(at), how="forward"),
-        agree("each step = PyTorch's node", agreed, True, how="walk"),
+        agree("each step = PyTorch's node", agreed, True, how="walk", against="expected"),
         agree("walk = dy/dx", walked, derivative(at), how="walk"),
         agree("x.grad = dy/dx", x.grad.item(), derivative(at)),
     ]
@@ -179,22 +185,23 @@ def parameter_made_by_an_operation(x=2.0, device="cpu"):
 
 
 def show_leaves(args):
+    """Leaves, and which tensors backward() gives a .grad"""
     x, device = args.x, args.device
     table = leaves_by_definition(x, device)
-    print("leaves, by PyTorch's definition: a tensor that does not require grad, or one that does and that no")
-    print("recorded operation made (grad_fn None)")
+    print("  a leaf, by PyTorch's definition: a tensor that does not require grad, or one that does and that no")
+    print("  recorded operation made (grad_fn None)")
     for how, (requires_grad, grad_fn, is_leaf) in table.items():
         print(f"  {how:<20} requires_grad={requires_grad!s:<5}  grad_fn={grad_fn:<13}  is_leaf={is_leaf}")
     _, y_grad, warning, kept = non_leaf_gradient(x, device)
     w_grad, _, behind = parameter_made_by_an_operation(x, device)
-    print("backward() fills .grad for leaves that require grad, and for others only after retain_grad():")
+    print("  backward() fills .grad for leaves that require grad, and for others only after retain_grad():")
     print(f"  y.grad = {y_grad}; reading it warns: {warning.split('. ')[0] if warning else None}.")
     print(f"  w = leaf*1 is not a leaf: after (w * w).backward(), w.grad = {w_grad}; the leaf behind it got {behind:g}")
     print(f"  with y.retain_grad() before backward(): y.grad = {kept:g}   (dy/dy)")
     return [
         *[agree(f"leaf? {how}", leaf, leaf_by_definition(r, g)) for how, (r, g, leaf) in table.items()],
-        agree("[y.grad, w.grad]", [y_grad, w_grad], [None, None]),
-        agree("y.grad, retained", kept, 1.0),
+        agree("[y.grad, w.grad]", [y_grad, w_grad], [None, None], against="expected"),
+        agree("y.grad, retained: dy/dy", kept, 1.0),
     ]
 
 
@@ -245,18 +252,21 @@ def change_after_backward(x=2.0, device="cpu"):
 
 
 def show_saved(args):
+    """What the graph saves for backward(), and the version counter that guards it"""
     x, device = args.x, args.device
     fresh_x, fresh_y = grad_fn_demo(x, device)
     at = fresh_x.item()
     saved = saved_for_backward(fresh_y)
-    print("what y's graph saved for backward, node by node (its _saved_ attributes):")
+    print("  each node saves what its local derivative needs from the forward pass, in its (private) _saved_ names;")
+    print("  alpha is add's factor for its 2nd input:")
     for node_name, values in saved:
         parts = [f"{a} = {v!r}" + (" (x itself)" if v is fresh_x else "") for a, v in values.items()]
         print(f"  {node_name:<14} {', '.join(parts)}")
     saved_x = dict(saved).get("PowBackward0", {}).get("_saved_self")
     before, after, error = version_counter(x, device)
     grad_then, x_then, grad_rebuilt = change_after_backward(x, device)
-    print(f"x._version goes up with in-place changes: {before} after y = ..., {after} after x.add_(1) under no_grad;")
+    print("  x._version, x's version counter (private), counts the in-place changes made to x:")
+    print(f"  {before} after y = ..., {after} after x.add_(1) under no_grad;")
     print(f"  {'PowBackward0 saved x, so ' if saved_x is fresh_x else ''}y.backward() raises RuntimeError:")
     print(f"  {error.split(' Hint')[0] if error else None}")
     print(f"  change x after backward(): x.grad = {grad_then:g}, then x = {x_then:g};")
@@ -266,9 +276,9 @@ def show_saved(args):
         agree("rebuilt: dy/dx at x+1", grad_rebuilt, derivative(at + 1)),
     ]
     if saved_x is not None:  # private names: checked where this torch has them
-        checks.append(agree("PowBackward0 saved x", saved_x is fresh_x, True))
+        checks.append(agree("PowBackward0 saved x", saved_x is fresh_x, True, against="expected"))
     if before is not None:
-        checks.append(agree("x._version went up", after > before, True, how="torch"))
+        checks.append(agree("x._version went up by 1", after, before + 1, how="torch"))
     return checks
 
 
@@ -286,20 +296,25 @@ def your_own_graph(expr, x, device, style=None):
     except NoDerivative as reason:
         found = reason
     print(f"Example 5, your own function on {device}: y = {expr}, at x = {x.item():g}")
-    print("the backward graph under y, root first:")
+    heading(1, "The backward graph under y, root first")
     print("  " + backward_graph(y, {"x": x}).replace("\n", "\n  "))
     if isinstance(found, NoDerivative):
-        print(f"{found}; nothing to walk")
+        print(f"\nSummary: no check ran: {found}, nothing to walk")
         return 1
-    walked, agreed = walk_shown(y, x)
+    heading(2, "The chain rule, walked by hand node by node")
+    if y.grad_fn is None:  # y = x: a leaf, with no node to walk
+        walked, agreed = None, print("  y is x itself, a leaf: no node to walk, and x collects dy/dy itself")
+    else:
+        walked, agreed = walk_shown(y, x)
     y.backward()
-    print(f"after y.backward(): x.grad = {x.grad.item():.8g}")
-    print(f"by the rules (sympy): dy/dx = {found['formula']} = {found['symbolic']:.8g} at x = {x.item():g}")
-    print("checks:")
-    ok = [agree("each step = PyTorch's node", agreed, True, how="walk")]
-    ok.append(agree("walk = dy/dx", walked, found["symbolic"], how="walk", against="rules"))
-    ok.append(agree("x.grad = dy/dx", x.grad.item(), found["symbolic"], against="rules"))
-    return 0 if all(ok) else 1
+    print(f"  after y.backward(): x.grad = {x.grad.item():.8g}")
+    print(f"  by the rules (sympy): dy/dx = {found['formula']} = {found['symbolic']:.8g} at x = {x.item():g}")
+    checks = [agree("x.grad = dy/dx", x.grad.item(), found["symbolic"], against="rules")]
+    if walked is not None:
+        checks.append(agree("each step = PyTorch's node", agreed, True, how="walk", against="expected"))
+        checks.append(agree("walk = dy/dx", walked, found["symbolic"], how="walk", against="rules"))
+    print(f"\n{summary(checks)}")
+    return 0 if all(checks) else 1
 
 
 def main(argv=None):
@@ -316,7 +331,7 @@ def main(argv=None):
         steps = recorded_steps(args.x, args.device)
         print(backward_graph(steps["y"], steps, style=args.graph))
         return 0
-    return run_lesson("Example 5, grad_fn", the_plan, args, show_graph, show_walk, show_leaves, show_saved)
+    return run_lesson("Example 5, grad_fn", the_plan, args, [show_graph], [show_walk, show_leaves, show_saved])
 
 
 if __name__ == "__main__":

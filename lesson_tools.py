@@ -3,8 +3,14 @@ Each script imports from here and still runs as `python 0N_....py`: Python looks
 """
 
 import argparse
+import contextlib
+import dataclasses
+import inspect
+import io
 import math
+import os
 import sys
+import textwrap
 import warnings
 
 import torch
@@ -62,6 +68,16 @@ def as_float32(name, value):
     float32" (nearer 0 than about 7e-46, half float32's smallest, a number is 0; below 1.2e-38 it has fewer digits)."""
     held = torch.tensor(real_number(name, value), dtype=torch.float32).item()
     return f"{name} = {value:g}" + (f", {held:g} in float32" if f"{held:g}" != f"{value:g}" else "")
+
+
+def at_inputs(args):
+    """Where a section works: "at the plan's x = 2", or where an option moved an input, "at your x = 3 (the plan's:
+    x = 2)"; args.plan is {input: the plan's value} (see options), each input as float32 holds it (see as_float32)."""
+    plan = args.plan
+    values = ", ".join(as_float32(n, getattr(args, n)) for n in plan)
+    if all(getattr(args, n) == v for n, v in plan.items()):
+        return f"at the plan's {values}"
+    return f"at your {values} (the plan's: {', '.join(f'{n} = {v:g}' for n, v in plan.items())})"
 
 
 # Devices
@@ -143,6 +159,7 @@ def options(doc, **inputs):
     for name, default in inputs.items():
         parser.add_argument(f"--{name}", type=checked(real_number, name), default=default, help=name)
     parser.add_argument("--device", type=checked(usable_device), default="cpu", help="cpu, cuda, cuda:1, mps, ...")
+    parser.set_defaults(plan=inputs)  # the defaults are the plan's own inputs, which at_inputs names
     return parser
 
 
@@ -164,26 +181,115 @@ def shown(value):
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+def coloured(word, ok):
+    """word in green where ok, else red, as pytest colours pass and fail; only at a terminal: never in a pipe or a
+    file, nor with NO_COLOR set (no-color.org) or TERM=dumb. On Windows only in Windows Terminal (WT_SESSION),
+    since the old console prints the codes as text."""
+    env = os.environ
+    plain = env.get("NO_COLOR") or env.get("TERM") == "dumb" or not sys.stdout.isatty()
+    if plain or (os.name == "nt" and "WT_SESSION" not in env):
+        return word
+    return f"\033[{32 if ok else 31}m{word}\033[0m"
+
+
+@dataclasses.dataclass(frozen=True)
+class Check:
+    """One check's label and verdict; true when it agrees, so that all(checks) says whether every one did."""
+
+    label: str
+    ok: bool
+
+    def __bool__(self):
+        return self.ok
+
+
+def row(label, how, value, against, target, ok):
+    """Print one check: what was computed how, beside what it is checked against, and the verdict. A Check."""
+    verdict = coloured("agree" if ok else "DIFFER", ok)
+    print(f"  {label:<26} {how:>8} {value:<12} {against:>8} {target:<12} {verdict}")
+    return Check(label, ok)
+
+
 def agree(label, value, by_hand, how="autograd", against="by hand"):
     """Print a value computed how (by autograd, by the forward pass, ...) beside the one worked out against it (by
-    hand, by the rules, ...); True when they agree: numbers within 1e-5, relative or absolute, lists by element."""
+    hand, by the rules, ...); a Check, true when they agree: numbers within 1e-5, relative or absolute, lists by
+    element."""
 
     def close(a, b):
         if isinstance(b, list):
             return isinstance(a, list) and len(a) == len(b) and all(map(close, a, b))
         return math.isclose(a, b, rel_tol=1e-5, abs_tol=1e-5) if isinstance(b, float) else a == b
 
-    ok = close(value, by_hand)
-    print(f"  {label:<26} {how:>8} {shown(value):<12} {against:>7} {shown(by_hand):<12} {'agree' if ok else 'DIFFER'}")
-    return ok
+    return row(label, how, shown(value), against, shown(by_hand), close(value, by_hand))
 
 
-def run_lesson(title, plan, args, *sections):
-    """A lesson script's run: its title, the plan's code and what it prints, then each section in turn, each
-    printing its part and returning its checks (section(args), with args the options). The exit status."""
-    print(f"{title}. The plan's code prints")
-    plan()
-    return 0 if all([ok for section in sections for ok in section(args)]) else 1  # 1: a check said DIFFER
+def at_most(label, value, limit, how="autograd", against="at most"):
+    """Print a value computed how beside the limit worked out for it; a Check, true when value <= limit."""
+    return row(label, how, f"{value:.6g}", against, f"{limit:.6g}", value <= limit)
+
+
+def within_rounding(label, gap, dtype, how="autograd"):
+    """Print the largest gap between values computed how and by hand, in dtype (float32 or float64), beside the
+    rounding that dtype allows for it; a Check, true when the gap is within it: 1e-5 for float32, 1e-12 for float64."""
+    allowed = 1e-5 if dtype is torch.float32 else 1e-12
+    return row(label, how, f"gap {gap:.2g}", "within", f"{str(dtype)[6:]} rounding", gap <= allowed)
+
+
+def summary(checks):
+    """The run's last line: how many checks ran, and that all agree, or which DIFFER."""
+    differ, ran = [check.label for check in checks if not check], f"{len(checks)} check{'s' * (len(checks) != 1)}"
+    if not differ:
+        return f"Summary: {ran}, all {coloured('agree', True)}"
+    named = "; ".join(differ)
+    named = named if len(named) <= 120 else named[:119] + "…"
+    return f"Summary: {ran}, {len(differ)} {coloured('DIFFER', False)}: {named}"
+
+
+def plan_lines(plan):
+    """The lines of plan's body after its docstring, as the plan writes them: dedented, without '# fmt: skip'."""
+    body = textwrap.dedent(inspect.getsource(plan).split('"""', 2)[2].strip("\n"))
+    return [line.split("  # fmt: skip")[0] for line in body.splitlines()]
+
+
+def show_plan(plan, lines=None, fails=None):
+    """Print the plan's code (or the lines given), then what it prints, each line indented; fails: the call that
+    raises RuntimeError as the plan is written, said to raise as expected (a RuntimeError not expected is raised)."""
+    print("\n".join("    " + line for line in lines or plan_lines(plan)))
+    printed, error = io.StringIO(), None
+    try:
+        with contextlib.redirect_stdout(printed):
+            plan()
+    except RuntimeError as raised_here:
+        if fails is None:
+            raise
+        error = raised_here
+    print("  prints:\n" + textwrap.indent(printed.getvalue(), "    "), end="")
+    if fails and error:
+        print(f"  then, as expected, {fails} raises RuntimeError:\n    {str(error).split('. ')[0]}")
+    elif fails:
+        print(f"  and this torch ran it to the end: {fails} did not raise")
+
+
+def heading(number, title):
+    """Print a section's numbered title, after a blank line."""
+    print(f"\n{number}. {title}")
+
+
+def run_lesson(title, plan, args, sections, further=(), fails=None):
+    """A lesson script's run: its title; 1, the plan's code and what it prints (see show_plan); then each section,
+    numbered, its title the first line of its docstring, after it the sections that go further than the plan under
+    a heading of their own. A section (section(args)) prints its part and returns its checks. Last, the summary
+    line. The exit status: 0 where every check agrees, 1 where one DIFFERs."""
+    print(f"{title}\n\n1. The plan's code, as the plan writes it")
+    show_plan(plan, fails=fails)
+    checks = []
+    for number, section in enumerate([*sections, *further], 2):
+        if further and number == len(sections) + 2:  # the first that goes further
+            print("\nGoing further, beyond the plan's example (as the tutorial's Optional Reading goes beyond its own)")
+        heading(number, section.__doc__.splitlines()[0])
+        checks += section(args)
+    print(f"\n{summary(checks)}")
+    return 0 if all(checks) else 1
 
 
 def raised(call, *args):

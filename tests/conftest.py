@@ -4,6 +4,7 @@ import functools
 import gc
 import importlib
 import inspect
+import re
 import sys
 import types
 import warnings
@@ -111,15 +112,58 @@ SWEEP = thorough_except(SWEEP, [(-1e6,), (-1.5,), (0,), (12.25,)])
 MODULES = ["lesson_tools", "expressions", "your_function", "backward_graphs"]
 
 
-def plan_code(module):
+def plan_code(module, function="the_plan"):
     """The lines of module's the_plan() after its docstring, stripped: the plan's code as the script writes it."""
-    source = inspect.getsource(module.the_plan)
+    source = inspect.getsource(getattr(module, function))
     return [line.split("  # fmt: skip")[0].strip() for line in source.split('"""')[2].strip().splitlines()]
 
 
+# The plan's code for each example as ../shared/lesson-plan.md's Code Idea gives it, and what it prints
+PLAN_CODE = {
+    "01": ["x = torch.tensor([2.0], requires_grad=True)", "y = x**2 + 3*x + 1", "y.backward()", "print(x.grad)"],
+    "02": [
+        "a = torch.tensor([2.0], requires_grad=True)", "b = torch.tensor([3.0], requires_grad=True)", "c = a**2 * b",
+        "c.backward()", "print(a.grad, b.grad)",
+    ],
+    "03": [
+        "x = torch.tensor([2.0], requires_grad=True)", "y = x**2 + 3*x + 1", "y.backward()", "print(x.grad)",
+        "y.backward()", "print(x.grad)", "x.grad.zero_()", "y.backward()", "print(x.grad)",
+    ],
+    "04": [
+        "x = torch.tensor([2.0], requires_grad=True)", "y = x * 2", "print(y.requires_grad)", "with torch.no_grad():",
+        "    z = x * 3", "print(z.requires_grad)",
+    ],
+    "05": ["x = torch.tensor([2.0], requires_grad=True)", "y = x**2 + 3*x + 1", "print(y.grad_fn)"],
+}  # fmt: skip
+PLAN_PRINTS = {"01": ["tensor([7.])"], "02": ["tensor([12.]) tensor([4.])"], "03": ["tensor([7.])"],
+               "04": ["True", "False"], "05": ["<AddBackward0 object at 0x"]}  # fmt: skip
+
+
+def sections(out):
+    """A run's numbered sections, [(number, title, [its lines])], each after a blank line; number 0 for what comes
+    before the first: the run's title."""
+    found = [(0, "", [])]
+    lines = out.split("\n")
+    for i, line in enumerate(lines):
+        heading = re.fullmatch(r"(\d+)\. (.+)", line)
+        if heading and i > 0 and lines[i - 1] == "":
+            found.append((int(heading[1]), heading[2], []))
+        else:
+            found[-1][2].append(line)
+    return found
+
+
 def plan_output(out):
-    """The lines a run prints before its first section: its title, then what the plan's code printed."""
-    return out.split("\nthe same")[0].split("\n")
+    """What section 1 of a run shows the plan's code printed: the lines after "  prints:", up to the next line at
+    less than four spaces' indent, unindented."""
+    body = dict((number, lines) for number, _, lines in sections(out))[1]
+    start = body.index("  prints:") + 1
+    printed = []
+    for line in body[start:]:
+        if not line.startswith("    "):
+            break
+        printed.append(line[4:])
+    return printed
 
 
 @pytest.fixture(params=["metadata", "no metadata"])

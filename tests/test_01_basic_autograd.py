@@ -5,7 +5,7 @@ import math
 
 import pytest
 import torch
-from conftest import SWEEP, float32, plan_code, plan_output, script, thorough_except
+from conftest import PLAN_CODE, SWEEP, float32, plan_code, plan_output, script, thorough_except
 from torch.testing import assert_close
 
 lesson = script("01")
@@ -51,16 +51,18 @@ def test_calling_twice_builds_fresh_tensors_with_the_same_result():
 def test_the_plans_code_is_the_plans_own_and_prints_tensor_7(capsys):
     lesson.the_plan()
     assert capsys.readouterr().out == "tensor([7.])\n"
-    code = ["x = torch.tensor([2.0], requires_grad=True)", "y = x**2 + 3*x + 1", "y.backward()", "print(x.grad)"]
-    assert plan_code(lesson) == code
+    assert plan_code(lesson) == [line.strip() for line in PLAN_CODE["01"]]
 
 
 def test_main_prints_the_plans_output_first_then_the_lesson_and_exits_0(run):
     code, out, err = run("01")
     assert (code, err) == (0, "")
-    assert plan_output(out) == ["Example 1, basic autograd. The plan's code prints", "tensor([7.])"]
-    assert "the same by hand, on cpu, at x = 2:\n" in out and "  y = 11, " in out
-    assert "  x, a leaf: requires_grad=True, grad_fn=None, grad=None till backward()\n" in out
+    assert plan_output(out) == ["tensor([7.])"]
+    assert "the same steps at the plan's x = 2, on cpu:\n" in out and "  y = 11, " in out
+    assert (
+        "  x, a leaf (made by us, not by an operation): requires_grad=True, grad_fn=None, grad=None till backward()\n"
+        in out
+    )
     assert "after y.backward(): x.grad = 7\n" in out
     assert "dy/dx = 2*x + 3 = 2*2 + 3 = 7\n" in out
     assert "(y(x + h) - y(x - h)) / (2*h) = (11.014004 - 10.986004) / 0.004 = 7\n" in out
@@ -70,7 +72,7 @@ def test_main_prints_the_plans_output_first_then_the_lesson_and_exits_0(run):
     assert "ys.sum().backward(), which is v = ones: xs.grad = [7, 9, 11]" in out
     assert "cs.backward(v): xs.grad = [12.25, 6.75, 2.75]\n" in out
     assert "  y                           forward 11 " in out  # the forward pass computed y, not autograd
-    assert out.count(" agree\n") == 8 and "DIFFER" not in out
+    assert out.count(" agree\n") == 8 + 1 and "DIFFER" not in out  # 8 checks, and the summary
 
 
 def test_main_with_x_3_shows_a_gradient_of_9(run):
@@ -89,7 +91,7 @@ def test_main_exits_1_when_float32_overflows_and_autograd_differs_from_the_hand_
     code, out, err = run("01", "--x", "1e20")  # y = 1e40 is beyond float32: autograd's y is inf
     assert (code, err) == (1, "")
     assert "y = inf, " in out and "by hand 1e+40" in out
-    assert out.count("DIFFER") == 1
+    assert out.count("DIFFER") == 2 and out.endswith("Summary: 8 checks, 1 DIFFER: y\n")
     assert math.isinf(lesson.basic_autograd(1e20)[1].item())
 
 

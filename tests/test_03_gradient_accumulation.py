@@ -4,10 +4,11 @@ import inspect
 import itertools
 import math
 import re
+import warnings
 
 import pytest
 import torch
-from conftest import SWEEP, plan_code, plan_output, script, thorough_except
+from conftest import PLAN_CODE, SWEEP, plan_code, plan_output, script, sections, thorough_except
 from torch.testing import assert_close
 
 lesson = script("03")
@@ -38,46 +39,77 @@ def test_calling_twice_gives_the_same_three_gradients():
     assert lesson.gradient_accumulation(-1.0) == lesson.gradient_accumulation(-1.0) == [1.0, 2.0, 1.0]
 
 
-PLAN = [
-    "x = torch.tensor([2.0], requires_grad=True)", "y = x**2 + 3*x + 1",
-    "y.backward(retain_graph=retain_graph)", "print(x.grad)", "y.backward(retain_graph=retain_graph)", "print(x.grad)",
-    "x.grad.zero_()", "y.backward()", "print(x.grad)",
-]  # fmt: skip
-
-
 def test_the_plans_code_as_written_prints_7_then_fails_at_the_second_backward(capsys):
     with pytest.raises(RuntimeError, match="backward through the graph a second time"):
         lesson.the_plan()
     assert capsys.readouterr().out == "tensor([7.])\n"
-    assert inspect.signature(lesson.the_plan).parameters["retain_graph"].default is False  # y.backward() as written
-    assert plan_code(lesson) == PLAN
+    assert plan_code(lesson) == PLAN_CODE["03"]
 
 
-def test_the_one_change_retain_graph_makes_the_plans_code_print_7_14_7(capsys):
-    lesson.the_plan(retain_graph=True)
+def test_the_smallest_change_retain_graph_on_the_first_two_calls_makes_it_print_7_14_7(capsys):
+    lesson.the_plan_retained()
     assert capsys.readouterr().out == "tensor([7.])\ntensor([14.])\ntensor([7.])\n"
+    changed = [line.replace("y.backward()", "y.backward(retain_graph=True)", i in (2, 4)) for i, line in enumerate(
+        PLAN_CODE["03"])]  # fmt: skip
+    assert plan_code(lesson, "the_plan_retained") == changed
 
 
-def test_main_prints_the_failure_then_7_14_7_and_exits_0(run):
+@pytest.mark.parametrize("change", ["create_graph=True", "y rebuilt"])
+def test_the_other_changes_the_run_names_also_make_the_plans_code_print_7_14_7(change):
+    """The run says create_graph=True (which retains the graph too) and building y anew also make it run."""
+    x = torch.tensor([2.0], requires_grad=True)
+    y, seen = lesson.polynomial(x), []
+    for call in range(3):
+        if call == 2:
+            x.grad.zero_()
+        if change == "y rebuilt":
+            lesson.polynomial(x).backward()
+        else:
+            with warnings.catch_warnings():  # a reference cycle x -> x.grad -> its graph -> x, PyTorch warns
+                warnings.simplefilter("ignore")
+                y.backward(create_graph=call < 2)
+        seen.append(x.grad.item())
+    assert seen == [7.0, 14.0, 7.0]
+
+
+def test_main_shows_the_failure_as_expected_then_the_change_and_7_14_7_and_exits_0(run):
     code, out, err = run("03")
     assert (code, err) == (0, "")
-    assert plan_output(out) == [
-        "Example 3, gradient accumulation. The plan's code prints", "tensor([7.])",
-        "RuntimeError: Trying to backward through the graph a second time",
-        "The one change that makes it run, retain_graph=True on the first two calls, prints",
-        "tensor([7.])", "tensor([14.])", "tensor([7.])",
+    assert plan_output(out) == ["tensor([7.])"]
+    first, change = sections(out)[1][2], sections(out)[2]
+    assert first[-3:] == [
+        "  then, as expected, the second y.backward() raises RuntimeError:",
+        "    Trying to backward through the graph a second time (or directly access saved tensors after they have "
+        "already been freed)", "",
     ]  # fmt: skip
+    assert change[1] == "The smallest change that makes it run: retain_graph=True where another backward() follows"
+    assert change[2][:5] == [
+        "    y.backward(retain_graph=True)   # the first 2 of 3", "  prints:", "    tensor([7.])", "    tensor([14.])",
+        "    tensor([7.])",
+    ]  # fmt: skip
+    assert "  it keeps the saved tensors (the forward pass's values that backward() needs) for the next call;\n" in out
+    assert "create_graph=True keeps them too" in out and "a training loop builds y anew instead\n" in out
     assert "x.grad after the 1st y.backward(): 7; a 2nd, no zeroing: 14; zero_(), a 3rd: 7\n" in out
-    assert "x.grad = 2, then -4\n" in out and "by hand: 2*(4*2 - 10) = -4\n" in out
+    assert "  backward() on the 1st half:                x.grad = 2\n" in out
+    assert "  then on the 2nd half, no zeroing:          x.grad = -4, its own -6 added\n" in out
+    assert "by hand: halves 2*(2*2 - 3) = 2 and 2*(2*2 - 7) = -6, whole 2*(4*2 - 10) = -4\n" in out
     assert "torch.nn's losses default to reduction='mean'" in out
-    assert "on the whole batch:  x.grad = -1\n" in out and "no zeroing:          x.grad = -2, 2 times it\n" in out
-    assert "divided by 2, the number of pieces:        x.grad = -1\n" in out
+    assert "  on the whole batch at once:                x.grad = -1\n" in out
+    assert "no zeroing:              x.grad = 1, then -2, its own -3 added: 2 times it\n" in out
+    assert "divided by 2, the pieces: x.grad = -1\n" in out
     assert "by hand: 2*(4*2 - 10)/4 = -1\n" in out
-    assert "x.grad.zero_(): x.grad = 0, then 7, added into the same tensor: True\n" in out
-    assert "with create_graph=True, the same tensor: False\n" in out
-    assert "x.grad = None:  x.grad is None: True, then 7, in a new tensor\n" in out
-    assert "optimizer.zero_grad() uses set_to_none=True by default\n" in out
-    assert out.count(" agree\n") == 16 and "DIFFER" not in out
+    assert "x.grad.zero_(): x.grad = 0, then y.backward(): 7, into the same tensor: True\n" in out
+    assert "with create_graph=True, into the same tensor: False\n" in out
+    assert "x.grad = None:  x.grad is None: True, then y.backward(): 7, in a new tensor\n" in out
+    assert "optimizer.zero_grad() resets each parameter's .grad, by default (set_to_none=True) to None\n" in out
+    assert out.count(" agree\n") == 18 + 1 and "DIFFER" not in out  # 18 checks, and the summary
+
+
+def test_at_the_batchs_mean_each_half_keeps_a_gradient_of_its_own_which_cancel_as_the_readme_says(run):
+    _, out, _ = run("03", "--x", "2.5")
+    assert "  backward() on the 1st half:                x.grad = 4\n" in out
+    assert "  then on the 2nd half, no zeroing:          x.grad = 0, its own -4 added\n" in out
+    assert "no zeroing:              x.grad = 2, then 0, its own -2 added: 2 times it\n" in out
 
 
 def test_main_with_x_minus_1_shows_1_2_1(run):
@@ -90,8 +122,8 @@ def test_main_exits_1_when_the_doubled_gradient_overflows_float32(run):
     code, out, _ = run("03", "--x", "1e38")  # dy/dx = 2e38 fits float32, 2 * dy/dx = 4e38 does not
     assert code == 1
     differ = [line.split(":")[0].strip() for line in out.splitlines() if line.endswith("DIFFER")]
-    # 1st and 3rd, 2e38, still fit, as do the mean loss's whole batch and scaled halves (2e38)
-    assert differ == ["2nd", "summed, halves", "summed, whole", "mean, halves"]
+    # 1st and 3rd, 2e38, still fit, as do the mean loss's whole batch and scaled halves (2e38); a summed half's 4e38 not
+    assert differ == ["2nd", "summed, 1st half", "summed, halves", "summed, whole", "mean, halves"]
 
 
 @pytest.mark.parametrize("v", [-3.0, 0.0, 0.5, 2.0, 2.5, 1e3])
@@ -176,10 +208,14 @@ def test_the_defaults_are_the_lessons_x_of_2():
 
 
 def test_main_says_so_if_a_future_pytorch_lets_the_plans_double_backward_run(monkeypatch, capsys):
-    monkeypatch.setattr(lesson, "the_plan", lambda retain_graph=False: print("ran"))
+    backward = torch.Tensor.backward  # a torch that keeps every graph: the second y.backward() runs
+    monkeypatch.setattr(
+        torch.Tensor, "backward", lambda t, *args, **kw: backward(t, *args, **{**kw, "retain_graph": True})
+    )
     assert lesson.main([]) == 0
+    printed = "  prints:\n    tensor([7.])\n    tensor([14.])\n    tensor([7.])\n"
     assert (
-        "ran\nthis torch ran it as written: a second backward() needs no retain_graph=True here\n"
+        printed + "  and this torch ran it to the end: the second y.backward() did not raise\n"
         in capsys.readouterr().out
     )
 
@@ -303,11 +339,17 @@ def test_main_prints_both_walks_beside_both_hand_columns(run):
     assert "x_3, zeroed                 descent -1.5 " in out
 
 
-def test_main_says_differ_and_exits_1_when_a_runaway_walk_overflows(run):
-    code, out, _ = run("03", "--lr", "1e30", "--steps", "12")  # |1 - 2*lr|**k is beyond float64 by step 11
-    assert code == 1
-    differ = [line.split()[:3] for line in out.splitlines() if line.endswith("DIFFER")]
-    assert differ == [["x_12,", "zeroed", "descent"], ["x_12,", "never", "zeroed"], ["largest", "relative", "gap"]]
+@pytest.mark.parametrize(
+    ("lr", "steps", "leaves"), thorough_except([(1.99, 1000, 649), (1e30, 12, 11)], [(1e30, 12, 11)])
+)
+def test_a_runaway_walk_is_compared_up_to_the_step_where_it_leaves_float64_and_agrees(run, lr, steps, leaves):
+    code, out, _ = run("03", "--lr", str(lr), "--steps", str(steps))
+    assert code == 0 and "DIFFER" not in out
+    assert (
+        f"  at step {leaves} a walk leaves float64's range, no number from there: compared up to {leaves - 1}\n" in out
+    )
+    assert re.search(rf"  x_{leaves - 1}, zeroed +descent \S+ +by hand \S+ +agree\n", out)
+    assert not math.isfinite(lesson.descend(2.0, lr, steps)[leaves])  # the walk itself: no number from there
 
 
 @pytest.mark.parametrize(
@@ -325,3 +367,28 @@ def test_main_says_differ_and_exits_1_when_a_runaway_walk_overflows(run):
 )
 def test_a_bad_lr_or_steps_exits_2_with_one_line(run, args, message):
     assert run("03", *args) == (2, "", f"03_gradient_accumulation.py: error: {message}\n")
+
+
+@pytest.mark.parametrize(
+    ("x0", "lr"),
+    thorough_except(itertools.product([2.0, -4.0, 1e6], [0.01, 0.5, 1.0, 1.1, 1.9]), [(2.0, 0.01), (1e6, 1.9)]),
+)
+def test_never_zeroed_below_lr_2_x_stays_within_the_swing_bound_and_comes_close_to_it(x0, lr):
+    walk = lesson.descend(x0, lr, 1000, zero=False)
+    farthest, bound = max(abs(x + 1.5) for x in walk), lesson.swing_bound(x0, lr)
+    assert bound == pytest.approx(abs(x0 + 1.5) * math.sqrt(2 / (2 - lr)))  # the amplitude of A cos + B sin
+    assert farthest <= bound * (1 + 1e-12)
+    assert farthest >= 0.7 * bound  # a bound the walk nearly reaches, not a loose one
+
+
+def test_the_readmes_lr_1_1_walk_swings_for_ever_within_its_bound(run):
+    code, out, _ = run("03", "--lr", "1.1", "--steps", "100")
+    assert code == 0
+    assert "  |x_0 - (-1.5)|*sqrt(2/(2 - lr)) = 5.21749; in this walk, at most 5.21585 from it\n" in out
+    assert re.search(r"never zeroed: farthest +descent 5.21585 +at most 5.21749 +agree\n", out)
+
+
+def test_from_lr_2_the_never_zeroed_walk_runs_away_and_no_bound_is_claimed(run):
+    _, out, _ = run("03", "--lr", "2", "--steps", "40")
+    walk = lesson.descend(2.0, 2.0, 400, zero=False)  # at lr = 2, u_k = (A + B*k)*(-1)**k: it grows linearly
+    assert "never settles" not in out and abs(walk[40]) > 100 and abs(walk[400]) > 9 * abs(walk[40])

@@ -4,7 +4,7 @@ import re
 
 import pytest
 import torch
-from conftest import SWEEP, float32, plan_code, plan_output, script, thorough_except
+from conftest import PLAN_CODE, SWEEP, float32, plan_code, plan_output, script, thorough_except
 from test_backward_graphs import GRAPHS, LESSON_TREE
 from torch.testing import assert_close
 
@@ -107,22 +107,19 @@ def test_a_parameter_made_by_an_operation_gets_no_grad_and_its_leaf_does(v, devi
 def test_the_plans_code_is_the_plans_own_and_prints_y_grad_fn(capsys):
     lesson.the_plan()
     assert re.fullmatch(r"<AddBackward0 object at 0x[0-9a-fA-F]+>\n", capsys.readouterr().out)
-    assert plan_code(lesson) == [
-        "x = torch.tensor([2.0], requires_grad=True)",
-        "y = x**2 + 3*x + 1",
-        "print(y.grad_fn)",
-    ]
+    assert plan_code(lesson) == PLAN_CODE["05"]
 
 
 def test_main_draws_the_tree_walks_the_chain_rule_and_exits_0(run):
     code, out, err = run("05")
     assert (code, err) == (0, "")
-    (title, plan) = plan_output(out)
-    assert title == "Example 5, grad_fn. The plan's code prints" and plan.startswith("<AddBackward0 object at 0x")
-    assert "  y.grad_fn = AddBackward0, y.is_leaf = False; " in out
-    assert "  x.grad_fn = None, x.is_leaf = True (made by us, " in out
+    (plan,) = plan_output(out)
+    assert out.startswith("Example 5, grad_fn\n") and plan.startswith("<AddBackward0 object at 0x")
+    assert "  (made by us, not by an operation); y.grad_fn = AddBackward0, and the backward graph under it:\n" in out
+    assert "  the same steps at the plan's x = 2, on cpu; x.grad_fn = None, as x is a leaf\n" in out
+    assert "  (AccumulateGrad: the node that adds the gradient that reaches it into its leaf's .grad)\n" in out
     assert "\n".join("    " + line for line in LESSON_TREE.splitlines()) in out
-    assert "  PowBackward0   g = 1 -> (4)   by hand: x**n: times n*x**(n-1); PyTorch's node: (4)\n" in out
+    assert "  PowBackward0   g = 1 -> (4)   by hand: x**n: times n*x**(n-1), 0 at n = 0; PyTorch's node: (4)\n" in out
     assert "  MulBackward0   g = 1 -> (3, -)   by hand: times the other factor; PyTorch's node: (3, -)\n" in out
     assert "  x collects 4 + 3 = 7\n" in out
     assert "truly by hand: dy/dx = 1*(1*2*x) + 1*(1*3) = 2*2 + 3 = 7\n" in out
@@ -132,7 +129,7 @@ def test_main_draws_the_tree_walks_the_chain_rule_and_exits_0(run):
     assert "w = leaf*1 is not a leaf: after (w * w).backward(), w.grad = None; the leaf behind it got 4\n" in out
     assert "with y.retain_grad() before backward(): y.grad = 1 " in out
     assert out.count("0x") == 1  # the plan's print(y.grad_fn); after it, class names, not reprs with addresses
-    assert out.count(" agree\n") == 17 and "DIFFER" not in out
+    assert out.count(" agree\n") == 17 + 1 and "DIFFER" not in out  # 17 checks, and the summary
 
 
 def test_main_with_x_minus_4_collects_minus_8_plus_3(run):
@@ -227,7 +224,8 @@ def test_main_says_what_the_graph_kept_and_how_the_version_counter_guards_it(run
     assert code == 0
     assert "  PowBackward0   _saved_exponent = 2, _saved_self = tensor([2.], requires_grad=True) (x itself)\n" in out
     assert "  MulBackward0   _saved_other = tensor(3)\n" in out
-    assert "x._version goes up with in-place changes: 0 after y = ..., 1 after x.add_(1) under no_grad;\n" in out
+    assert "  x._version, x's version counter (private), counts the in-place changes made to x:\n" in out
+    assert "  0 after y = ..., 1 after x.add_(1) under no_grad;\n" in out
     assert "  PowBackward0 saved x, so y.backward() raises RuntimeError:\n  one of the variables needed" in out
     assert "change x after backward(): x.grad = 7, then x = 3;\n  or rebuild y from the changed x: x.grad = 9\n" in out
 
@@ -235,7 +233,7 @@ def test_main_says_what_the_graph_kept_and_how_the_version_counter_guards_it(run
 def test_a_version_counter_that_did_not_go_up_is_a_differ(monkeypatch, capsys):
     monkeypatch.setattr(lesson, "version_counter", lambda x, device: (0, 0, "an error"))
     assert lesson.main([]) == 1
-    assert re.search(r"x._version went up +torch False +by hand True +DIFFER\n", capsys.readouterr().out)
+    assert re.search(r"x._version went up by 1 +torch 0 +by hand 1 +DIFFER\n", capsys.readouterr().out)
 
 
 def test_where_torch_hides_the_private_names_main_still_agrees(monkeypatch, capsys):
@@ -354,4 +352,26 @@ def test_a_hand_rule_that_disagrees_with_pytorchs_node_is_a_differ(monkeypatch, 
         lesson.HAND_RULES, "PowBackward0", ("x**n: times n*x**n", lambda n, g: (g * 2 * n._saved_self**2,))
     )
     assert lesson.main([]) == 1
-    assert re.search(r"each step = PyTorch's node +walk False +by hand True +DIFFER\n", capsys.readouterr().out)
+    assert re.search(r"each step = PyTorch's node +walk False +expected True +DIFFER\n", capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("expr", ["x**0", "x**0 + x", "x**0 * x**2"])
+def test_the_walk_by_hand_takes_x_to_the_0_as_pytorchs_node_does_even_at_0(run, expr):
+    code, out, err = run("05", "--expr", expr, "--x", "0")
+    assert (code, err) == (0, "") and "DIFFER" not in out
+    assert re.search(r"  PowBackward0   g = \S+ -> \(0\)   by hand: x\*\*n: times n\*x\*\*\(n-1\), 0 at n = 0", out)
+
+
+@pytest.mark.parametrize(("x", "n"), [(0.0, 0.0), (2.0, 0.0), (0.0, 2.0), (-1.5, 3.0), (4.0, 0.5), (0.0, 1.0)])
+def test_the_power_rule_by_hand_is_what_pytorchs_node_returns(x, n):
+    y = torch.tensor([x], requires_grad=True) ** n
+    (by_pytorch,) = graphs.call_node(y.grad_fn, [torch.ones(1)])
+    assert_close(lesson.power_rule(y.grad_fn), by_pytorch)
+
+
+def test_05_draws_y_equal_to_x_as_a_leaf_with_no_node_and_exits_0(run):
+    code, out, err = run("05", "--expr", "x", "--x", "0.5")
+    assert (code, err) == (0, "")
+    assert "  no backward graph: a leaf that requires grad has grad_fn None\n" in out
+    assert "  y is x itself, a leaf: no node to walk, and x collects dy/dy itself\n" in out
+    assert out.endswith("\nSummary: 1 check, all agree\n")

@@ -7,6 +7,7 @@ and script is shown to apply them.
 import inspect
 import math
 import re
+import sys
 
 import pytest
 import torch
@@ -240,3 +241,30 @@ NAMES = {
 @pytest.mark.parametrize("number", SCRIPTS)
 def test_each_script_still_gives_every_name_it_gave(number):
     assert [name for name in NAMES[number].split() if not hasattr(script(number), name)] == []
+
+
+# practice.py's options: each bad value is one line and exit status 2, as in the scripts
+PRACTICE_BAD_OPTIONS = [
+    (["--example", "6"], "argument --example: example must be a whole number from 1 to 5, got 6"),
+    (["--example", "1.5"], "argument --example: example must be a whole number from 1 to 5, got 1.5"),
+    (["--example", "one"], "argument --example: could not convert string to float: 'one'"),
+    (["--questions", "0"], "argument --questions: questions must be a whole number from 1 to 100, got 0"),
+    (["--questions", "nan"], "argument --questions: questions must be a finite number within float32 range, got nan"),
+    (["--seed", "-1"], "argument --seed: seed must be a whole number from 0 to 1000000000, got -1"),
+    (["--seed"], "argument --seed: expected one argument"),
+    (["extra"], "unrecognized arguments: extra"),
+]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    thorough_except(PRACTICE_BAD_OPTIONS, PRACTICE_BAD_OPTIONS[::3]),
+    ids=lambda v: " ".join(v) if isinstance(v, list) else "",
+)
+def test_practice_refuses_a_bad_option_with_one_line_and_exit_2(capsys, monkeypatch, args, message):
+    import practice
+
+    monkeypatch.setattr(sys, "argv", [str(ROOT / "practice.py"), *args])  # argparse's prog
+    with pytest.raises(SystemExit) as exited:
+        practice.main(args)
+    assert (exited.value.code, capsys.readouterr()) == (2, ("", f"practice.py: error: {message}\n"))

@@ -53,8 +53,9 @@ def test_num_puts_only_negatives_in_parentheses(value, written):
 )
 def test_agree_compares_to_float32_precision_and_prints_one_line(capsys, value, by_hand, agrees):
     how = "forward" if isinstance(value, float) else "autograd"  # the column's name is the caller's
-    assert plumbing.agree("label", value, by_hand, how) is agrees
-    line = capsys.readouterr().out
+    assert plumbing.agree("label", value, by_hand, how) == plumbing.Check("label", agrees)
+    assert bool(plumbing.agree("label", value, by_hand, how)) is agrees  # all(checks): every one agreed
+    line = capsys.readouterr().out.split("\n")[0] + "\n"
     shown = [re.escape(plumbing.shown(v)) for v in (value, by_hand)]
     assert re.fullmatch(rf"  label +{how} {shown[0]} +by hand {shown[1]} +{'agree' if agrees else 'DIFFER'}\n", line)
 
@@ -185,14 +186,64 @@ def test_a_number_below_float32s_smallest_becomes_0_as_the_lesson_says():
     assert torch.tensor(1.4e-45, dtype=torch.float32).item() == torch.finfo(torch.float32).smallest_normal * 2**-23
 
 
+def the_plan():
+    """A plan of two lines."""
+    x = 7  # fmt: skip
+    print(f"tensor([{x}.])")
+
+
 @pytest.mark.parametrize("checks", [[True, True], [True, False], []])
-def test_run_lesson_prints_the_title_then_the_plans_output_then_each_section_and_exits_1_on_a_differ(capsys, checks):
+def test_run_lesson_prints_the_title_the_plans_code_and_output_then_numbered_sections_and_exits_1_on_a_differ(
+    capsys, checks
+):
     ran = []
-    code = plumbing.run_lesson(
-        "Example 9", lambda: print("tensor([7.])"), "args", lambda args: ran.append(args) or checks
+
+    def section(args):
+        """What it shows"""
+        ran.append(args)
+        return [plumbing.Check(f"check {i}", ok) for i, ok in enumerate(checks)]
+
+    code = plumbing.run_lesson("Example 9", the_plan, "args", [section], [section])
+    differ = [f"check {i}" for i, ok in enumerate(checks) if not ok] * 2
+    ending = "all agree" if not differ else f"{len(differ)} DIFFER: {'; '.join(differ)}"
+    assert capsys.readouterr().out == (
+        'Example 9\n\n1. The plan\'s code, as the plan writes it\n    x = 7\n    print(f"tensor([{x}.])")\n  prints:\n'
+        "    tensor([7.])\n\n2. What it shows\n\nGoing further, beyond the plan's example (as the tutorial's Optional "
+        f"Reading goes beyond its own)\n\n3. What it shows\n\nSummary: {2 * len(checks)} checks, {ending}\n"
     )
-    assert capsys.readouterr().out == "Example 9. The plan's code prints\ntensor([7.])\n"
-    assert (code, ran) == (0 if all(checks) else 1, ["args"])
+    assert (code, ran) == (0 if all(checks) else 1, ["args", "args"])
+
+
+def test_a_plan_that_raises_is_shown_raising_where_expected_and_raises_where_not(capsys):
+    def plan():
+        """Raises."""
+        print("before")
+        raise RuntimeError("it fails. And says more")
+
+    plumbing.show_plan(plan, fails="the call")
+    expected = "  prints:\n    before\n  then, as expected, the call raises RuntimeError:\n    it fails\n"
+    assert capsys.readouterr().out.endswith(expected)
+    with pytest.raises(RuntimeError, match="it fails"):
+        plumbing.show_plan(plan)
+
+
+@pytest.mark.parametrize(
+    ("gap", "dtype", "ok"),
+    [(9e-6, torch.float32, True), (2e-5, torch.float32, False), (9e-13, torch.float64, True),
+     (2e-12, torch.float64, False)],
+)  # fmt: skip
+def test_a_gap_is_checked_against_its_floats_rounding(capsys, gap, dtype, ok):
+    assert plumbing.within_rounding("w.grad vs by hand", gap, dtype) == plumbing.Check("w.grad vs by hand", ok)
+    name = str(dtype).split(".")[1]
+    assert re.fullmatch(rf"  w.grad vs by hand +autograd gap {gap:.2g} +within {name} rounding "
+                        rf"{'agree' if ok else 'DIFFER'}\n", capsys.readouterr().out)  # fmt: skip
+
+
+@pytest.mark.parametrize(("value", "limit", "ok"), [(3.5, 3.59, True), (3.59, 3.59, True), (3.6, 3.59, False)])
+def test_at_most_checks_a_value_against_a_limit(capsys, value, limit, ok):
+    assert plumbing.at_most("farthest", value, limit, how="descent") == plumbing.Check("farthest", ok)
+    assert re.fullmatch(rf"  farthest +descent {value:g} +at most {limit:g} +{'agree' if ok else 'DIFFER'}\n",
+                        capsys.readouterr().out)  # fmt: skip
 
 
 def test_read_grad_catches_the_warning_reading_a_non_leafs_grad():

@@ -2,13 +2,17 @@
 
 An output block is a marker naming the command, `<!-- output of: python 0N_....py [ARGS] -->`, or
 `<!-- output of: the code above -->` after a python block, then a fenced text or mermaid block with
-what it printed. After changing a script, rewrite the blocks with:  python tests/test_readme.py
+what it printed. A command that reads answers from standard input (practice.py) names them as a shell
+pipes them in, one a line: `<!-- output of: printf '%s\\n' ANSWER ... | python practice.py [ARGS] -->`,
+each ANSWER a word or in quotes, none with a | or a >. After changing a script, rewrite the blocks with:
+python tests/test_readme.py
 """
 
 import contextlib
 import io
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,8 +22,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 FENCE = r"```(?P<lang>text|mermaid)\n(?P<output>.*?)```\n"
+PIPED = r"(?:printf '%s\\n' (?P<answers>[^|>]*?) \| )?"  # answers piped in, one a line
 BLOCK = re.compile(
-    r"<!-- output of: python (?P<command>\S+\.py[^>]*?)(?: \(exit (?P<status>\d)\))? -->\n" + FENCE, re.DOTALL
+    rf"<!-- output of: (?P<shown>{PIPED}python (?P<command>\S+\.py[^>]*?))(?: \(exit (?P<status>\d)\))? -->\n" + FENCE,
+    re.DOTALL,
 )
 CODE = re.compile(r"```python\n(?P<code>(?:(?!```).)*?)```\n\n<!-- output of: the code above -->\n" + FENCE, re.DOTALL)
 
@@ -31,9 +37,18 @@ def normalise(text):
 
 
 def blocks():
-    """{command: (its exit status, what it printed)}; the status is 0 unless the marker says (exit N)."""
+    """{command, after the answers piped in where it takes some: (the command, what is piped in or None, its exit
+    status, what it printed)}; the status is 0 unless the marker says (exit N)."""
     found = BLOCK.finditer(README.read_text())
-    return {m["command"]: (int(m["status"] or 0), m["output"]) for m in found}
+    return {
+        m["shown"].removeprefix("python "): (m["command"], piped(m["answers"]), int(m["status"] or 0), m["output"])
+        for m in found
+    }
+
+
+def piped(answers):
+    """What `printf '%s\\n' ANSWERS` writes: each answer on a line of its own (None where there are none)."""
+    return None if answers is None else "".join(f"{answer}\n" for answer in shlex.split(answers))
 
 
 def snippets():
@@ -41,21 +56,23 @@ def snippets():
 
 
 def test_the_readme_shows_the_output_of_every_script():
-    shown = {shlex.split(command)[0] for command in blocks()}
-    assert sorted(shown) == sorted(path.name for path in ROOT.glob("0[1-5]_*.py"))
+    shown = {shlex.split(command)[0] for command, *_ in blocks().values()}
+    assert sorted(shown) == sorted(path.name for path in [*ROOT.glob("0[1-5]_*.py"), ROOT / "practice.py"])
     assert "05_optional_grad_fn.py --graph mermaid" in blocks()  # the picture GitHub draws
 
 
-@pytest.mark.parametrize("command", sorted(blocks()))
-def test_the_readme_output_is_what_the_script_prints_today(capsys, monkeypatch, command):
+@pytest.mark.parametrize("block", sorted(blocks()))
+def test_the_readme_output_is_what_the_script_prints_today(capsys, monkeypatch, block):
     from conftest import run_file  # here, not above: `python tests/test_readme.py` runs without conftest
 
+    command, answers, status, shown = blocks()[block]
     script, *args = shlex.split(command)
     monkeypatch.setattr(sys, "argv", [str(ROOT / script), *args])
+    if answers is not None:  # as the shell pipes them in
+        monkeypatch.setattr(sys, "stdin", io.StringIO(answers))
     with pytest.raises(SystemExit) as exited:  # the file run as __main__, as `python 0N_....py` runs it
         run_file(script)
     out, err = capsys.readouterr()
-    status, shown = blocks()[command]
     assert (exited.value.code, err) == (status, "")
     assert normalise(out) == normalise(shown), "README is stale: run `python tests/test_readme.py`"
 
@@ -69,16 +86,35 @@ def test_each_readme_snippet_prints_what_the_readme_shows(number):
     assert normalise(printed.getvalue()) == normalise(output), "README is stale: run `python tests/test_readme.py`"
 
 
+def test_the_readme_says_where_ci_gets_its_torch_as_ci_run_does():
+    ci, readme = (ROOT / ".ci" / "run").read_text(), README.read_text()
+    assert "cannot be reached from this CI's machines" in ci
+    assert "CI's machines cannot reach PyTorch's CPU index: there pip takes" in readme
+    assert "and CI this +cpu build" not in readme
+
+
+@pytest.mark.thorough
+@pytest.mark.skipif(shutil.which("uv") is None, reason="tests/uv_indexes.py needs uv on PATH")
+def test_uv_resolves_what_pip_resolves_in_an_environment_that_holds_the_pinned_numpy_already():
+    pytest.importorskip("numpy")  # the case where a dry run into this environment would have nothing to do
+    done = subprocess.run(
+        [sys.executable, "tests/uv_indexes.py"], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "uv, its default              numpy refused: error: No solution found" in done.stdout
+
+
 def rewrite():
     """Put each command's and each snippet's present output into its README block."""
 
-    def fresh(command, code=None):
+    def fresh(command, code=None, answers=None):
         argv = [sys.executable, "-c", code] if code else [sys.executable, *shlex.split(command)]
-        return subprocess.run(argv, cwd=ROOT, capture_output=True, text=True).stdout
+        return subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, input=piped(answers)).stdout
 
     def block(m):
         status = f" (exit {m['status']})" if m["status"] else ""
-        return f"<!-- output of: python {m['command']}{status} -->\n```{m['lang']}\n{fresh(m['command'])}```\n"
+        output = fresh(m["command"], answers=m["answers"])
+        return f"<!-- output of: {m['shown']}{status} -->\n```{m['lang']}\n{output}```\n"
 
     text = BLOCK.sub(block, README.read_text())
     text = CODE.sub(

@@ -79,11 +79,16 @@ def main():
         bare.mkdir(), project.mkdir()
         shutil.copy(ROOT / "pyproject.toml", project)
         pinned = "2.4.6" if sys.version_info >= (3, 11) else "2.2.6"
-        install = ["pip", "install", "--dry-run", "--python", sys.executable, "-r", str(scratch / "requirements.txt")]
+        needs = str(scratch / "requirements.txt")
+        # What each would choose, whatever this environment holds already: pip ignores what is installed, uv
+        # compiles (resolves without installing), for this Python's version
+        pip = [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "-r", needs]
+        version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+        uv_compile = [uv, "--no-cache", "pip", "compile", "--python-version", version, needs]
         got = {
-            "pip": resolved([sys.executable, "-m", *install[:3], "--ignore-installed", *install[5:]], bare),
-            "uv, its default": resolved([uv, "--no-cache", *install, "--no-config"], bare),
-            "uv, this project's setting": resolved([uv, "--no-cache", *install], project),
+            "pip": resolved(pip, bare),
+            "uv, its default": resolved([*uv_compile, "--no-config"], bare),
+            "uv, this project's setting": resolved(uv_compile, project),
         }
     for how, version in got.items():
         print(f"{how:<28} numpy {version}")
