@@ -56,8 +56,7 @@ NOT_IN_LANGUAGE = {".": "an attribute (.)", "'": "a string", '"': "a string", "[
 
 def expression(text, variables=("x",)):
     """text if it is an expression of the language (an argparse type); otherwise ValueError naming why."""
-    parse_expression(text, variables)
-    return text
+    return parse_expression(text, variables) and text
 
 
 def language(variables=("x",)):
@@ -110,7 +109,9 @@ def unknown_names(tokens, variables, text):
             head = next((w for w in alone if token.startswith(w) and token[len(w) :] in known), None)
             function = next((f for f in known if token.startswith(f) and token[len(f) :] in alone), "")
             if not head and (called or function in ("", *alone)):
-                raise ValueError(f"{said}: not {', '.join(variables)}, e, pi or a function of the language (--help)")
+                raise ValueError(
+                    f"{said}: the language has {', '.join(variables)}, e, pi and the functions --help lists"
+                )
             meant = [head + joint + token[len(head) :] for joint in (" ", "*")] if head else [
                 f"{function}({token[len(function) :]})"]  # fmt: skip
             raise ValueError(

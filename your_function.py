@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from expressions import apply, at_point, cut, kink_steps, parse_expression, plain, unparse, uses, with_autograd
-from lesson_tools import agree, leaf, real_number
+from lesson_tools import Check, agree, heading, leaf, real_number, summary
 
 SECONDS = 8.0  # what judge.py's first reply may take, its start included: a check ends within 10 s
 SIMPLIFY_SECONDS = 2.0  # and each reply after it, as sympy reduces yours - dy/dx further (0: no more replies)
@@ -144,36 +144,37 @@ def judge(expr, mine, point, name):
 
 # What --expr and --mine print (examples 1 and 2)
 def show_three_ways(expr, point, device, output="y", example="Example 1"):
-    """The run with --expr: how it read y, the derivative by autograd, by the rules and measured, side by side,
-    then their checks. Returns the exit status: 0 where they agree, 1 where they do not or there is none."""
+    """The run with --expr: how it read y; the derivative by autograd, by the rules and measured, side by side, and
+    their checks; the summary. Returns the exit status: 0 where they agree, 1 where they do not or there is none."""
     tree, at = parse_expression(expr, tuple(point)), {n: leaf(v, name=n).item() for n, v in point.items()}
     title = f"{example}, your own function on {device}: {output} = {cut(expr, 150)}\n" + reading(expr, point, output)
     try:
         found = three_ways(expr, point, device, output)  # first: a refusal by the rules is one line, exit 2
     except NoDerivative as reason:
-        print(f"{title}\n{reason}; nothing to compare")
-        return 1
+        return print(f"{title}\n\nSummary: no check ran: {reason}, nothing to compare") or 1
     print(title)
-    where = "; ".join(f"{n} = {v:g}, in float32 {at[n]:.10g}" for n, v in point.items())
-    print(f"{where}: all three ways work at it; {output} = {found['value']:.8g} (the forward pass)")
-    grads = ", ".join(f"{n}.grad = {found[n]['autograd']:.8g}" for n in point)
-    print(f"by autograd:  {output}.backward() leaves {grads}")
+    where = "; ".join(f"{n} = {v:g} (float32 {at[n]:.10g})" for n, v in point.items())
+    heading(1, f"Its derivative three ways, at {where}")
+    print(f"  {output} = {found['value']:.8g} (the forward pass), and all three ways work here")
+    print(
+        f"  by autograd:  {output}.backward() leaves "
+        + ", ".join(f"{n}.grad = {found[n]['autograd']:.8g}" for n in point)
+    )
     for n, text in ((n, found[n]["formula"]) for n in point):  # the rules' can swell far beyond y: its start
-        print(f"by the rules: d{output}/d{n} = {cut(text, 170)}")
-        if len(text) > 170:
-            print(f"              ({len(text)} characters in all, from {len(expr)} in {output}: the formula swells)")
-        print(f"              = {found[n]['symbolic']:.8g} at {at_point(at)}   (sympy: 30 digits, then rounded)")
+        print(f"  by the rules: d{output}/d{n} = {cut(text, 168)}")
+        if len(text) > 168:
+            print(f"                ({len(text)} characters in all, from {len(expr)} in {output}: the formula swells)")
+        print(f"                = {found[n]['symbolic']:.8g} at {at_point(at)}   (sympy: 30 digits, then rounded)")
         slope, h = central_difference_of(tree, at, n)
-        print(f"measured:     ({output}({n} + h) - {output}({n} - h)) / (2*h), h = {h:.3g}: {slope:.8g}   (floats)")
+        print(f"  measured:     ({output}({n} + h) - {output}({n} - h)) / (2*h), h = {h:.3g}: {slope:.8g}   (floats)")
     for step, local in kinks(tree, at):
         taken = ", ".join(f"{g:g}" for g in local)
-        print(f"at a kink:    {step} has no derivative of its own here; autograd took {taken} for its slope")
-    print("checks:")
-    ok = [agree(output, found["value"], plain(tree, at), how="forward", against="floats")]
-    for n in point:
-        ok.append(agree(f"d{output}/d{n}", found[n]["autograd"], found[n]["symbolic"], against="rules"))
-        ok.append(agree(f"d{output}/d{n}", found[n]["numeric"], found[n]["symbolic"], how="measured", against="rules"))
-    return 0 if all(ok) else 1
+        print(f"  at a kink:    {step} has no derivative of its own here; autograd took {taken} for its slope")
+    checks = [agree(output, found["value"], plain(tree, at), how="forward", against="floats")]
+    for n, (how, way) in ((n, way) for n in point for way in (("autograd", "autograd"), ("measured", "numeric"))):
+        checks.append(agree(f"d{output}/d{n}", found[n][way], found[n]["symbolic"], how=how, against="rules"))
+    print(f"\n{summary(checks)}")
+    return 0 if all(checks) else 1
 
 
 def reading(text, point, output=""):
@@ -182,8 +183,9 @@ def reading(text, point, output=""):
 
 
 def show_judgement(expr, mine, point, device, output="y", example="Example 1", answer=False):
-    """The run with --mine: each of your derivatives ({variable: text}), how it was read, its value at the point,
-    and one verdict in general, with the evidence. The exit status: 0 where each is right, 1 where one is not."""
+    """The run with --mine: for each of your derivatives ({variable: text}), a section: how it was read, its value
+    at the point, and one verdict in general with the evidence; the summary. The exit status: 0 where each is
+    right, 1 where one is not."""
     at = {n: leaf(v, name=n).item() for n, v in point.items()}  # as autograd sees them
     verdicts = {n: judge(expr, text, at, n) for n, text in mine.items()}  # first: a refusal is one line, exit 2
     print(f"{example}, your derivative checked: {output} = {cut(expr, 150)}\n" + reading(expr, point, output))
@@ -191,15 +193,16 @@ def show_judgement(expr, mine, point, device, output="y", example="Example 1", a
         found = three_ways(expr, point, device, output)
     except NoDerivative as reason:
         found = print(f"{reason}; nothing to compare there, the check in general follows")
-    for n, verdict in verdicts.items():
+    for number, (n, verdict) in enumerate(verdicts.items(), 1):
         label, chance = f"d{output}/d{n}", f" (though right at {at_point(at)})" * bool(found and verdict["right_at"])
         rules = f", autograd's {found[n]['autograd']:.8g}, the rules' {found[n]['symbolic']:.8g}" if found else ""
-        print(f"yours: {label} = {cut(mine[n], 180)}\n  " + reading(mine[n], point))
-        print(f"  at {at_point(at)}: yours {verdict['at'] or 'not defined'}{rules}")
+        heading(number, f"Yours: {label} = {cut(mine[n], 170)}")
+        print(f"  {reading(mine[n], point)}\n  at {at_point(at)}: yours {verdict['at'] or 'not defined'}{rules}")
         shown_in_general(verdict, label)
         print(f"  {said(verdict, label, chance, answer)}")
         if answer:
             print(f"  the rules' {label} = {cut(verdict['rules'], 170)}")
+    print(f"\n{summary([Check(f'your d{output}/d{n}', v['right'] is True) for n, v in verdicts.items()])}")
     return 0 if all(verdict["right"] for verdict in verdicts.values()) else 1
 
 
