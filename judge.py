@@ -246,7 +246,7 @@ def sample_points(tree, rules, symbols, line, values, fill=True):
     for a, b in itertools.pairwise(list(found) if fill else ()):
         if (found[a] is None) != (found[b] is None):  # an edge of y's domain: bisect to 1e-15 of it, step inside
             inside, outside = (a, b) if found[b] is None else (b, a)
-            good, bad = bisect(lambda v: reached(derivative, v) is not None, inside, outside, 56)
+            good, bad = bisect(lambda v: defined(tree, {**base, varied: v}), inside, outside, 56)
             edges.append((varied, float(bad)))
             found[good + mpmath.sign(good - bad) * mpmath.mpf(1e-12) * max(1, abs(good))] = True
     along, closed = sorted(v for v in found if found[v] is not None and usable(v) is not None), set()
@@ -311,21 +311,20 @@ def holes(tree, theirs, rules, symbols, line, found):
 
 def zeros(tree, line):
     """Where a divisor of the tree is 0 (of 1/u, u**-2; tan's cos, cot's sin, coth's u, ...) along line: at GRID's
-    values, or where it changes sign between two, bisected to 60 digits (a zero, not a pole). At most 8 of each."""
-    (base, varied), found = line, []
-    for step in steps(tree):
+    values, or where it changes sign between two, bisected to 45 digits (a zero, not a pole); 4 nearest the point."""
+    (base, varied), found, parts = line, [], {}
+    for step in steps(tree):  # each divisor once
         if step[0] == "/" or (step[0] == "**" and not uses(step[2]) and precise(step[2], {}) < 0):
-            part = step[2] if step[0] == "/" else step[1]
+            parts[step[2] if step[0] == "/" else step[1]] = True
         elif step[0] in ("tan", "sec", "cot", "csc", "coth", "csch"):
-            part = step[1] if step[0][-1] == "h" else ("cos" if step[0] in ("tan", "sec") else "sin", step[1])
-        else:
-            continue
+            parts[step[1] if step[0][-1] == "h" else ("cos" if step[0] in ("tan", "sec") else "sin", step[1])] = True
+    for part in parts:
         at = lambda v, part=part: reached(precise, part, {**base, varied: v})  # noqa: E731
         signs = [(v, at(v)) for v in map(mpmath.mpf, GRID)]
         here = [v for v, g in signs if g == 0]
-        for (a, g_a), (b, g_b) in itertools.pairwise(signs):
-            if g_a and g_b and (g_a < 0) != (g_b < 0) and len(here) < 8:
-                a, b = bisect(lambda v, g_a=g_a, at=at: (at(v) or 0) * g_a > 0, a, b, 200)
+        for (a, g_a), (b, g_b) in sorted(itertools.pairwise(signs), key=lambda ends: abs(ends[0][0] - base[varied])):
+            if g_a and g_b and (g_a < 0) != (g_b < 0) and len(here) < 4:
+                a, b = bisect(lambda v, g_a=g_a, at=at: (at(v) or 0) * g_a > 0, a, b, 150)
                 here += [b] if abs(at(a) or 0) + abs(at(b) or 0) < 1e-30 * (abs(g_a) + abs(g_b)) else []
         found += here
     return found
