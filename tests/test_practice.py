@@ -236,8 +236,9 @@ def test_sympy_is_imported_only_when_a_formula_question_is_answered():
     )
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True)
     before, after, by_torch = re.findall("^(?:judge|torch): (.*)$", done.stdout, re.M)
-    added = "['your_function']" if by_torch == "True" else "['sympy', 'your_function']"
-    assert (before, after, done.stderr) == ("[]", added, "")
+    # sympy itself is imported by judge.py, in a process of its own (issue 22): never in the session's, even where
+    # torch does not import it (by_torch False)
+    assert (before, after, done.stderr, by_torch in ("True", "False")) == ("[]", "['your_function']", "", True)
 
 
 def test_help_names_each_option_and_exits_0_and_importing_prints_nothing(capsys):
