@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings, strategies  # noqa: E402 (a
 # CI's profile everywhere: derandomized (a fixed seed), no deadline (a check may take seconds), no example database
 # in the project; the budgets: the default run's, then the thorough run's
 PROFILE = settings(settings.get_profile("ci"), database=None, suppress_health_check=list(HealthCheck))
-BUDGETS = thorough_except([(4, 2), (300, 300)], [(4, 2)])  # (texts parsed, in tens; runs of each script)
+BUDGETS = thorough_except([(2, 1), (300, 300)], [(2, 1)])  # (texts parsed, in tens; runs of each kind)
 
 NUMBERS = strategies.sampled_from(["0", "1", "2", "0.5", "3", "10", "1e-3", "1e5", "1000", ".25", "1e300", "0.1"])
 NAMES = strategies.sampled_from(["x", "x", "x", "e", "pi"])

@@ -8,7 +8,7 @@ import re
 
 import pytest
 import torch
-from conftest import ROOT, SCRIPTS, script
+from conftest import ROOT, SCRIPTS, script, thorough_except
 
 import your_function
 
@@ -239,6 +239,7 @@ def test_01_prints_the_three_ways_and_exits_0(run):
     assert out.count(" agree\n") == 3 + 1 and "DIFFER" not in out
 
 
+@pytest.mark.thorough  # more runs of the judge, beside the README's and others: -m thorough
 def test_01_shows_the_start_of_a_formula_that_swells(run):
     code, out, _ = run("01", "--expr", "x**x**x**x**x**x**x", "--x", "0.7")
     assert code == 0
@@ -386,11 +387,13 @@ def test_a_form_undefined_where_the_derivative_exists_is_wrong_and_the_output_sa
     assert re.search(r"at x = -\S+, yours is not defined where dy/dx is -\S+\n", out)
 
 
+@pytest.mark.thorough  # more runs of the judge, beside the README's and others: -m thorough
 def test_a_form_undefined_at_one_point_only_is_found_there():
     verdict = your_function.judge("x**2", "2*x**2/x", {"x": 2.0}, "x")
     assert verdict["right"] is False and verdict["wrong"] == [[{"x": 0.0}, None, "0", None]]
 
 
+@pytest.mark.thorough  # more runs of the judge, beside the README's and others: -m thorough
 def test_right_at_the_chosen_x_by_chance_is_wrong_and_says_so(run):
     code, out, _ = run("01", "--mine", "x**2 + 3")  # 7 at x = 2, as 2*x + 3 is
     assert code == 1
@@ -404,6 +407,7 @@ def test_answer_shows_the_rules_derivative(run):
     assert code == 1 and "  the rules' dy/dx = 2*x + 3\n" in out and "--answer shows it" not in out
 
 
+@pytest.mark.thorough  # more runs of the judge, beside the README's and others: -m thorough
 def test_float_rounding_does_not_decide_a_difference_of_1e_minus_13(run):
     code, out, _ = run("01", "--mine", "2*x + 3 + 1e-13")  # equal to float64's eye
     assert code == 1 and "by sympy: yours - dy/dx = 1/10000000000000\n" in out
@@ -529,3 +533,154 @@ def test_a_wrong_answer_where_y_has_no_derivative_at_x_is_not_called_right_by_ch
     assert your_function.show_judgement("abs(x)", {"x": "1"}, {"x": 0.0}, "cpu") == 1
     out = capsys.readouterr().out
     assert "  wrong: yours is not dy/dx; --answer shows it\n" in out and "just inside" not in out
+
+
+# Issue 21: a textbook's answer key, typed as printed, judged right; its typical mistakes wrong
+TEXTBOOK = {  # y, then its derivative as an answer key prints it, and a typical wrong answer
+    "5x^3 - x": ("15x^2 - 1", "15x^2"),
+    "x^2 - sec(x)": ("2x - sec(x)tan(x)", "2x - sec(x)^2"),
+    "sin(cos(7x))": ("-7cos(cos(7x))sin(7x)", "cos(cos(7x))sin(7x)"),
+    "x^2 e^x": ("2x e^x + x^2 e^x", "2x e^x"),
+    "ln(x^2 + 1)": ("2x/(x^2 + 1)", "1/(x^2 + 1)"),
+    "x^2 csc(x)": ("2x csc(x) - x^2 csc(x)cot(x)", "2x csc(x) + x^2 csc(x)cot(x)"),
+    "arctan(3x)": ("3/(1 + 9x^2)", "1/(1 + 9x^2)"),
+    "sinh(x)cosh(x)": ("cosh(x)^2 + sinh(x)^2", "cosh(x)^2 - sinh(x)^2"),
+    "e^(-2x)": ("-2e^(-2x)", "e^(-2x)"),
+    "cbrt(x^2)": ("2/(3cbrt(x))", "2/3cbrt(x)"),  # 1/2x-style: 2/3cbrt(x) reads (2/3)*cbrt(x)
+}
+
+
+@pytest.mark.parametrize(
+    ("y", "form"),
+    thorough_except([(y, form) for y in TEXTBOOK for form in (0, 1)], []),
+)
+def test_a_textbooks_answer_key_as_printed_is_right_and_its_typical_mistake_wrong(y, form):
+    verdict = your_function.judge(y, TEXTBOOK[y][form], {"x": 2.0}, "x")
+    assert verdict["right"] is (form == 0) and verdict["points"] >= 20, verdict
+
+
+@pytest.mark.thorough  # more runs of the judge, beside the README's and others: -m thorough
+def test_every_run_shows_how_it_read_the_text(run):
+    code, out, _ = run("01", "--expr", "3x^2 - 2", "--mine", "1/2*sqrt(x)")
+    assert code == 1 and out.startswith("Example 1, your derivative checked: y = 3x^2 - 2\nread as y = 3*x**2 - 2\n")
+    assert "\n1. Yours: dy/dx = 1/2*sqrt(x)\n  read as (1/2)*sqrt(x)\n" in out
+    code, out, _ = run("01", "--expr", "2x e^x")
+    assert code == 0 and "\nread as y = 2*x*exp(x)\n" in out
+
+
+MINUS = [("01", ["--mine", "-1/x^2", "--expr", "1/x"], "yours: dy/dx = -1/x^2"),
+         ("02", ["--mine-b", "-a/b^2", "--expr", "a/b"], "yours: dc/db = -a/b^2"),
+         ("01", ["--expr", "-x^2", "--x", "-1e5"], "at x = -100000 (float32 -100000)"),
+         ("02", ["--expr", "-a*b", "--a", "-1e5", "--b", "-.5"], "a = -100000 (float32 -100000); b = -0.5"),
+         ("01", ["--mine=-(-2x - 3)"], "yours: dy/dx = -(-2x - 3)")]  # fmt: skip
+
+
+@pytest.mark.parametrize(("number", "argv", "shown"), thorough_except(MINUS, MINUS[2:4]), ids=str)
+def test_a_value_that_begins_with_a_minus_is_the_options_value(run, number, argv, shown):
+    code, out, err = run(number, *argv)
+    assert (code, err) == (0, "") and shown.lower() in out.lower()
+
+
+def test_v_takes_three_values_that_begin_with_a_minus_too():
+    args = script("01").options("doc", x=2.0)
+    args.add_argument("--v", nargs=3, type=float)
+    assert args.parse_args(["--v", "-1e5", "-.5", "-2", "--x", "-1e-3"]).v == [-1e5, -0.5, -2.0]
+
+
+@pytest.mark.parametrize("number", ["01", "02"])
+def test_answer_without_mine_is_refused_in_one_line(run, number):
+    code, out, err = run(number, "--answer")
+    assert (code, out) == (2, "") and err.count("\n") == 1 and "--answer shows the rules'" in err
+
+
+@pytest.mark.parametrize(
+    ("mine", "at"),
+    thorough_except([("x", "2"), ("x*x", "4"), ("abs(x) + abs(x)", "4"), ("1e-60*x", "2e-60")], [("x", "2")]),
+)
+def test_every_answer_shows_its_value_at_x_in_60_digits(run, mine, at):
+    code, out, _ = run("01", "--mine", mine)
+    assert code == 1 and f"  at x = 2: yours {at}, autograd's 7, the rules' 7\n" in out
+
+
+def test_an_answer_undefined_at_one_point_gets_one_verdict_that_names_it_wherever_it_falls(run):
+    code, out, _ = run("01", "--expr", "log(x**2 + 1)", "--mine", "2/(x + 1/x)")
+    assert code == 1 and "  by sympy: yours - dy/dx = 0\n" in out and "though right" not in out
+    assert "  wrong at x = 0 only: yours is not defined there, where dy/dx is 0; elsewhere it is dy/dx\n" in out
+
+
+@pytest.mark.thorough  # more runs of the judge: -m thorough (CI runs it)
+@pytest.mark.parametrize(("x", "mine"), [("0", "(2*x**2 + 3*x)/x"), ("0.3", "(2*x + 3)*(x - 0.3)/(x - 0.3)")])
+def test_the_point_where_yours_alone_is_undefined_is_found_on_the_grid_and_off_it(run, x, mine):
+    code, out, _ = run("01", "--expr", "x**2 + 3*x", "--mine", mine, "--x", x)
+    assert code == 1 and f"  wrong at x = {x} only: yours is not defined there, where dy/dx is " in out
+
+
+@pytest.mark.thorough  # one more run of the judge: -m thorough (CI runs it)
+def test_an_answer_defined_where_y_alone_is_not_is_right_and_says_where():
+    verdict = your_function.judge("(x**3 + 3*x)/x", "2*x", {"x": 2.0}, "x")  # y: undefined at 0 alone
+    assert verdict["right"] is True and verdict["holes"] == [({"x": 0.0}, "0")]
+
+
+def test_a_fractional_power_of_a_negative_number_names_cbrt(run):
+    code, out, _ = run("01", "--expr", "x**(1/3)", "--x", "-8")
+    assert code == 1 and "is not real: a negative number to a power that is not whole is not, in Python or" in out
+    assert "(cbrt is the real cube root)" in out
+    code, out, _ = run("01", "--expr", "cbrt(x)", "--x", "-8")
+    assert code == 0 and "by the rules: dy/dx = 1/(3*cbrt(x)**2)\n" in out
+
+
+# Issue 22: no traceback, no hang, no false verdict, whatever the text
+@pytest.mark.parametrize(
+    ("y", "x", "mine", "code"),
+    thorough_except(
+        [
+            ("sqrt((x**2 - 1)*(4 - x**2))", 1.5, "x*(5 - 2*x**2)/sqrt((x**2 - 1)*(4 - x**2))", 0),  # a traceback before
+            ("sqrt(-(x - 0.55)*(x - 0.65)*(x - 2.6)*(x - 2.7))", 0.6, "1", 1),  # a traceback before
+            ("abs(log(x))", 2.0, "log(x)/(x*abs(log(x)))", 0),  # abs() brought log(-1) back before
+            ("exp(x)*(1 - tanh(x))", 2.0, "-2*tanh(x)/(exp(x) + exp(-x))", 0),  # 50 digits lost to cancellation
+            ("x**2 + 3*x + 1", 2.0, "2*x + 3 + 1e100 - 1e100", 0),  # exact constants
+            ("2*x*(sigmoid(2000*x) + sigmoid(-2000*x))", 2.0, "2", 0),  # arguments beyond 1e6 computed
+            ("exp(x)", 2.0, "exp(x + 1000)/exp(1000)", 0),  # a constant beyond float64
+            ("sin(x)", 1e7, "cos(x)", 0),
+            ("1e-60*x**3", 2.0, "1e-60*x**2", 1),  # off by a factor of 3, at any scale
+            ("x**2 + 3*x + 1", 2.0, "2*x + 3 + 1e-51", 1),
+            ("x**2 + 3*x + 1", 2.0, "2*x + 3 + (0.25 - abs(x - 2.35) + abs(0.25 - abs(x - 2.35)))/2", 1),  # a tent
+            ("x**2 + 3*x + 1", 2.0, "2*x + 3 + abs(x - 1000) + x - 1000", 1),  # beyond 1000 only
+            ("sin(1e300*x)", 2.0, "1e300", 1),
+            ("sin(1e300*x)", 2.0, "1e300*cos(1e300*x)", 0),
+            ("exp(2000*x)", 2.0, "2000*exp(2000*x)", 0),
+        ],  # fmt: skip
+        [],
+    ),
+)
+def test_each_case_the_judge_got_wrong_or_failed_on_gets_its_true_verdict(run, y, x, mine, code):
+    exit_code, out, err = run("01", "--expr", y, "--x", repr(x), "--mine", mine)
+    assert (exit_code, err) == (code, "") and "Traceback" not in out, out
+    assert max(map(len, out.splitlines())) <= 200 and not re.search(r"\binf\b", out)
+
+
+@pytest.mark.thorough  # the judge's process stopped at its deadline: the next check starts one
+def test_a_difference_is_found_by_the_points_where_sympy_has_no_time(monkeypatch, run):
+    monkeypatch.setattr(your_function, "SIMPLIFY_SECONDS", 0)  # the points' verdict alone
+    code, out, _ = run("01", "--mine", "2*x + 3 + 1e-25*x")
+    assert code == 1 and "sympy did not finish" in out and "  wrong: yours is not dy/dx" in out
+
+
+@pytest.mark.parametrize(
+    ("expr", "refusal"),
+    thorough_except([("x*(1 + 1e-1000)**1000", "the rules would compute an exact number of 2,000 digits ** 1000 "),
+                     ("x**x**x**x**x**x**x**x**x**x**x**x**x**x**x**x**x**x", None)], [("x*(1 + 1e-1000)**1000",
+                     "the rules would compute an exact number of 2,000 digits ** 1000 ")]),
+)  # fmt: skip
+def test_what_would_not_finish_is_refused_before_it_starts_or_ends_in_time(run, expr, refusal):
+    code, out, err = run("01", "--expr", expr)
+    assert (code, err.count("\n")) == ((2, 1) if refusal else (1, 0))
+    assert refusal is None or refusal in err
+
+
+@pytest.mark.thorough  # more runs of the judge: -m thorough (CI runs it)
+def test_sin_at_1e7_has_its_derivative_and_values_beyond_float64_are_numbers(run):
+    found = lesson.derivatives("sin(x)", 1e7)
+    assert found["symbolic"] == pytest.approx(math.cos(1e7), rel=1e-9)
+    code, out, _ = run("01", "--expr", "exp(2000*x)", "--mine", "2000*exp(2000*x)")
+    assert code == 0 and "yours 3.0127119e+1740" in out and "edge" not in out  # no invented edge at 500
