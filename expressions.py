@@ -80,8 +80,9 @@ def parse_expression(text, variables=("x",)):
             where = len(text) - len(text[start:].lstrip())
             what = NOT_IN_LANGUAGE.get(text[where], repr(text[where]))
             raise ValueError(f"{what} at character {where + 1} is not part of the language (--help lists what is)")
-        kind, start = match.lastindex, match.end()
-        tokens.append((kind, NOTATION.get(match[kind], match[kind]), match.start(kind) + 1, start))
+        kind, start, at = match.lastindex, match.end(), match.start(match.lastindex)
+        names = list(match[kind]) if kind == 2 and set(match[kind]) <= set(variables) else [match[kind]]  # ab: a*b
+        tokens += [(kind, NOTATION.get(name, name), at + i + 1, at + i + len(name)) for i, name in enumerate(names)]
     if not tokens:
         raise ValueError("the expression is empty")
     unknown_names(tokens, variables, text)

@@ -24,15 +24,14 @@ class cbrt(sympy.Function):  # noqa: N801 (sympy writes a function by its class'
     """The real cube root, as the language reads cbrt: sympy's cbrt(u) is u**(1/3), complex for u < 0."""
 
     @classmethod
-    def eval(cls, u):
-        return sympy.real_root(u, 3) if u.is_Number else None
+    def eval(cls, u):  # a number's: exact where it can be (cbrt(-8) is -2), quick for a Float
+        return sympy.sign(u) * abs(u) ** sympy.Rational(1, 3) if u.is_Number else None
 
     def fdiff(self, argindex=1):
         return 1 / (3 * cbrt(self.args[0]) ** 2)
 
     def _eval_evalf(self, prec):
-        u = self.args[0]._eval_evalf(prec)
-        return None if u is None else sympy.real_root(u, 3)._eval_evalf(prec)
+        return cbrt.eval(self.args[0]._eval_evalf(prec) or self.args[0])
 
 
 def formula(tree, symbols):
@@ -186,7 +185,7 @@ DENSE = 300  # where sympy's difference is not 0 as printed: this many more poin
 
 def judgement(expr, mine, point, name):
     """The evidence on mine (text) as the derivative of expr along name, yielded as it grows (points; sympy's
-    difference, not 0: DENSE points; reduced further): {"points", "span", "edges", "wrong": [[point, yours (None:
+    difference, not 0: DENSE points; wrong: factored): {"points", "span", "edges", "wrong": [[point, yours (None:
     undefined), dy, yours - dy]], "holes": [[point, yours]] where y alone is undefined, "at", "right_at", ...}."""
     tree, theirs = parse_expression(expr, tuple(point)), parse_expression(mine, tuple(point))
     symbols = {n: sympy.Symbol(n, real=True) for n in point}
@@ -204,9 +203,8 @@ def judgement(expr, mine, point, name):
         verdict |= {"wrong": dense["wrong"], "dense": dense["points"]}
     yield verdict | {"difference": str(difference)}
     powers = [abs(p.exp) for p in sympy.sympify(difference).atoms(sympy.Pow) if p.exp.is_Number]
-    if difference != 0 and not (verdict["wrong"] and max(powers, default=0) > 100):  # factor(x**100000 + 1): no
-        reduced = sympy.factor(difference) if verdict["wrong"] else sympy.simplify(yours - rules)  # for reading; 0
-        yield verdict | {"difference": str(reduced)}
+    if verdict["wrong"] and difference != 0 and max(powers, default=0) <= 100:  # factored to read; not x**100000
+        yield verdict | {"difference": str(sympy.factor(difference))}
 
 
 def at_points(tree, theirs, yours, rules, symbols, point, fill=True):
@@ -237,8 +235,8 @@ def sample_points(tree, rules, symbols, line, values, fill=True):
     def derivative(v):  # the rules' derivative where y is defined, else None; TooFar where 60 digits do not reach
         return value_at(rules, symbols, {**base, varied: v}) if defined(tree, {**base, varied: v}) else None
 
-    def usable(v):  # where y has one slope there too
-        d = reached(derivative, v)
+    def usable(v, d=None):  # the rules' derivative where y has one slope there too
+        d = reached(derivative, v) if d is None else d
         return d if d is not None and smooth(tree, {**base, varied: v}, varied) else None
 
     values, edges = map(mpmath.mpf, sorted({*values, float(base[varied])})), []
@@ -248,18 +246,20 @@ def sample_points(tree, rules, symbols, line, values, fill=True):
             inside, outside = (a, b) if found[b] is None else (b, a)
             good, bad = bisect(lambda v: defined(tree, {**base, varied: v}), inside, outside, 56)
             edges.append((varied, float(bad)))
-            found[good + mpmath.sign(good - bad) * mpmath.mpf(1e-12) * max(1, abs(good))] = True
-    along, closed = sorted(v for v in found if found[v] is not None and usable(v) is not None), set()
+            found[good + mpmath.sign(good - bad) * mpmath.mpf(1e-12) * max(1, abs(good))] = None
+    kept = {v: usable(v, d) for v, d in found.items()}
+    along, closed = sorted(v for v, d in kept.items() if d is not None), set()
     while fill and 1 < len(along) < 20 and len(closed) < 40:  # a narrow domain: fill the largest gap in it
         gap = max((i for i in range(len(along) - 1) if i not in closed), key=lambda i: along[i + 1] - along[i])
         with mpmath.workdps(DIGITS):
             middle = (along[gap] + along[gap + 1]) / 2
-        if usable(middle) is None:  # between two pieces of it, or a kink
+        kept[middle] = usable(middle)
+        if kept[middle] is None:  # between two pieces of it, or a kink
             closed.add(gap)
         else:
             along.insert(gap + 1, middle)
             closed = {i + (i > gap) for i in closed}
-    return [({**base, varied: v}, usable(v)) for v in along], edges
+    return [({**base, varied: v}, kept[v]) for v in along], edges
 
 
 def bisect(holds, a, b, times):

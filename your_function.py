@@ -188,11 +188,11 @@ def show_judgement(expr, mine, point, device, output="y", example="Example 1", a
     right, 1 where one is not."""
     at = {n: leaf(v, name=n).item() for n, v in point.items()}  # as autograd sees them
     verdicts = {n: judge(expr, text, at, n) for n, text in mine.items()}  # first: a refusal is one line, exit 2
-    print(f"{example}, your derivative checked: {output} = {cut(expr, 150)}\n" + reading(expr, point, output))
     try:
-        found = three_ways(expr, point, device, output)
+        found, there = three_ways(expr, point, device, output), ""  # before any print: a refusal is one line too
     except NoDerivative as reason:
-        found = print(f"{reason}; nothing to compare there, the check in general follows")
+        found, there = None, f"\n{reason}; nothing to compare there, the check in general follows"
+    print(f"{example}, your derivative checked: {output} = {cut(expr, 150)}\n" + reading(expr, point, output) + there)
     for number, (n, verdict) in enumerate(verdicts.items(), 1):
         label, chance = f"d{output}/d{n}", f" (though right at {at_point(at)})" * bool(found and verdict["right_at"])
         rules = f", autograd's {found[n]['autograd']:.8g}, the rules' {found[n]['symbolic']:.8g}" if found else ""

@@ -296,23 +296,22 @@ def test_01_exits_1_where_the_three_ways_differ(monkeypatch, capsys):
 # Your own derivative (--mine), judged in general
 
 # The README's exercises: y, then two right forms of dy/dx and a typical mistake
-EXERCISES = {
-    "x**3 - 2*x + 5": ("3*x**2 - 2", "3*x*x - 2", "3*x**3 - 2"),  # the power rule, the exponent not lowered
-    "x**2 * sin(x)": ("2*x*sin(x) + x**2*cos(x)", "x*(2*sin(x) + x*cos(x))", "2*x*cos(x)"),  # product of derivatives
-    "x / (1 + x**2)": ("(1 - x**2)/(1 + x**2)**2", "1/(1 + x**2) - 2*x**2/(1 + x**2)**2", "(x**2 - 1)/(1 + x**2)**2"),
-    "sin(x**2)": ("2*x*cos(x**2)", "cos(x**2)*x*2", "cos(x**2)"),  # the chain factor missing
-    "exp(3*x)": ("3*exp(3*x)", "3*exp(x)**3", "exp(3*x)"),
-    "2**x": ("log(2)*2**x", "exp(x*log(2))*log(2)", "x*2**(x - 1)"),  # the power rule on an exponential
-    "log(x**2 + 1)": ("2*x/(x**2 + 1)", "2*x*(x**2 + 1)**(-1)", "1/(x**2 + 1)"),
-    "sigmoid(x)": ("sigmoid(x)*(1 - sigmoid(x))", "exp(-x)/(1 + exp(-x))**2", "-exp(-x)/(1 + exp(-x))**2"),
-    "tanh(x)": ("1 - tanh(x)**2", "(1 - tanh(x))*(1 + tanh(x))", "1 + tanh(x)**2"),
-    "log(1 + exp(x))": ("sigmoid(x)", "exp(x)/(1 + exp(x))", "1/(1 + exp(x))"),  # softplus; chain factor missing
-    "sqrt(x)": ("1/(2*sqrt(x))", "0.5*x**(-0.5)", "1/sqrt(x)"),  # an edge of the domain at 0
+EXERCISES = {  # as a textbook writes them: the answer key's form, another right form, the typical mistake
+    "x^3 - 2x + 5": ("3x^2 - 2", "3x x - 2", "3x^3 - 2"),  # the power rule, the exponent not lowered
+    "x^2 sin(x)": ("2x sin(x) + x^2 cos(x)", "x(2sin(x) + x cos(x))", "2x cos(x)"),  # product of derivatives
+    "x/(1 + x^2)": ("(1 - x^2)/(1 + x^2)^2", "1/(1 + x^2) - 2x^2/(1 + x^2)^2", "(x^2 - 1)/(1 + x^2)^2"),
+    "sin(x^2)": ("2x cos(x^2)", "cos(x^2)(2x)", "cos(x^2)"),  # the chain factor missing
+    "e^(3x)": ("3e^(3x)", "3(e^x)^3", "e^(3x)"),
+    "2^x": ("ln(2) 2^x", "e^(x ln(2)) ln(2)", "x*2^(x - 1)"),  # the power rule on an exponential
+    "ln(x^2 + 1)": ("2x/(x^2 + 1)", "2x(x^2 + 1)^(-1)", "1/(x^2 + 1)"),
+    "sigmoid(x)": ("sigmoid(x)(1 - sigmoid(x))", "e^(-x)/(1 + e^(-x))^2", "-e^(-x)/(1 + e^(-x))^2"),
+    "tanh(x)": ("1 - tanh(x)^2", "sech(x)^2", "1 + tanh(x)^2"),
+    "ln(1 + e^x)": ("sigmoid(x)", "e^x/(1 + e^x)", "1/(1 + e^x)"),  # softplus; the chain factor missing
+    "sqrt(x)": ("1/(2sqrt(x))", "0.5x^(-0.5)", "1/sqrt(x)"),  # an edge of the domain at 0
 }
 PARTIALS = {  # 02: c of a and b, then right forms of dc/da and dc/db, and a mistake in each
-    "a*exp(b) + a**2*b": (("exp(b) + 2*a*b", "exp(b) + a*b*2"), ("a*exp(b) + a**2", "a*(exp(b) + a)"),
-                          ("exp(b) + 2*a", "exp(b) + a**2")),
-}  # fmt: skip
+    "a e^b + a^2 b": (("e^b + 2ab", "e^b + 2b a"), ("a e^b + a^2", "a(e^b + a)"), ("e^b + 2a", "e^b + a^2")),
+}
 
 
 @pytest.mark.thorough  # the full matrix: -m thorough (CI runs it)
@@ -339,23 +338,23 @@ def test_each_exercises_typical_mistake_is_wrong_and_names_a_point_where_it_diff
 
 @pytest.mark.parametrize(("form", "code"), [(0, 0), (2, 1)])
 def test_an_exercises_check_exits_0_where_right_and_1_where_wrong_without_giving_the_answer_away(run, form, code):
-    exit_code, out, err = run("01", "--expr", "sin(x**2)", "--mine", EXERCISES["sin(x**2)"][form])
+    exit_code, out, err = run("01", "--expr", "sin(x^2)", "--mine", EXERCISES["sin(x^2)"][form])
     assert (exit_code, err) == (code, "")
     assert ("  right: yours is dy/dx\n" in out) is (code == 0)
-    assert "the rules' dy/dx" not in out and out.count("2*x*cos(x**2)") == 2 * (form == 0)  # yours, as read
+    assert "the rules' dy/dx" not in out and out.count("2*x*cos(x**2)") == (form == 0)  # yours as read, not theirs
 
 
 def test_the_readme_lists_these_exercises_in_order_each_with_its_command():
     readme = (ROOT / "README.md").read_text()
     listed = re.findall(r'python 01_basic_autograd\.py --expr "([^"]+)" --mine', readme)
     assert listed == list(EXERCISES)
-    assert re.search(r'python 02_autograd_multiple_variables\.py --expr "a\*exp\(b\) \+ a\*\*2\*b" --mine-a', readme)
+    assert re.search(r'python 02_autograd_multiple_variables\.py --expr "a e\^b \+ a\^2 b" --mine-a', readme)
 
 
 @pytest.mark.thorough  # the full matrix: -m thorough (CI runs it)
 @pytest.mark.parametrize("form", [0, 1])
 def test_the_partials_exercise_right_in_either_form_and_wrong_where_b_is_treated_as_a_variable(run, form):
-    c, (right_a, right_b, mistakes) = "a*exp(b) + a**2*b", PARTIALS["a*exp(b) + a**2*b"]
+    c, (right_a, right_b, mistakes) = "a e^b + a^2 b", PARTIALS["a e^b + a^2 b"]
     code, out, _ = run("02", "--expr", c, "--mine-a", right_a[form], "--mine-b", right_b[form])
     assert code == 0 and out.count("  right: yours is dc/d") == 2
     code, out, _ = run("02", "--expr", c, "--mine-a", mistakes[0], "--mine-b", mistakes[1])
