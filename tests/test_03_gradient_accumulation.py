@@ -4,11 +4,13 @@ import inspect
 import itertools
 import math
 import re
+import subprocess
+import sys
 import warnings
 
 import pytest
 import torch
-from conftest import PLAN_CODE, SWEEP, plan_code, plan_output, script, sections, thorough_except
+from conftest import PLAN_CODE, ROOT, SCRIPTS, SWEEP, plan_code, plan_output, script, sections, thorough_except
 from torch.testing import assert_close
 
 lesson = script("03")
@@ -391,3 +393,28 @@ def test_from_lr_2_the_never_zeroed_walk_runs_away_and_no_bound_is_claimed(run):
     _, out, _ = run("03", "--lr", "2", "--steps", "40")
     walk = lesson.descend(2.0, 2.0, 400, zero=False)  # at lr = 2, u_k = (A + B*k)*(-1)**k: it grows linearly
     assert "never settles" not in out and abs(walk[40]) > 100 and abs(walk[400]) > 9 * abs(walk[40])
+
+
+def test_a_runaway_walks_rows_stop_where_it_stops_being_a_number(run):
+    _, out, _ = run("03", "--lr", "1e30", "--steps", "20")  # |1 - 2*lr|**k is beyond float64 by step 11
+    rows = [line.split()[0] for line in out.splitlines() if re.fullmatch(r" +\d+( +\S+){4}", line)]
+    assert rows == [str(k) for k in range(12)]  # 0 to 11, the step where it leaves float64's range; 12 to 20 cut
+
+
+@pytest.mark.parametrize(
+    ("x", "lr", "said"),
+    [("-1.5", "0.1", "lr < 2: x never settles (unless it starts at -1.5)"),
+     ("2", "2.5", "lr >= 2: x runs away (unless it starts at -1.5)")],
+)  # fmt: skip
+def test_what_the_never_zeroed_walk_does_is_said_with_where_it_does_not_hold(run, x, lr, said):
+    code, out, _ = run("03", "--x", x, "--lr", lr)
+    assert code == 0 and f"  never zeroed, {said}" in out
+
+
+@pytest.mark.thorough
+def test_a_reader_who_closes_the_pipe_early_gets_no_traceback():
+    done = subprocess.Popen([sys.executable, f"{SCRIPTS['03']}.py", "--steps", "1000"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    done.stdout.readline()
+    done.stdout.close()  # as `| head -1` does
+    assert (done.wait(timeout=120), done.stderr.read()) == (1, b"")
