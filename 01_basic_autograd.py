@@ -13,12 +13,10 @@ vector-Jacobian product; your own y (--expr), differentiated three ways; your ow
 Run it:  python 01_basic_autograd.py [--x 2.0] [--v 1 0.5 0.25] [--expr Y] [--mine DYDX] [--device cpu]
 """
 
-import sys
-
 import torch
 
 from expressions import expression, language, parse_expression, with_autograd  # noqa: F401 (names 01 gave before)
-from lesson_tools import agree, checked, derivative, leaf, name, num, options, polynomial, real_number
+from lesson_tools import agree, checked, derivative, exit_with, leaf, name, num, options, polynomial, real_number
 from lesson_tools import at_inputs, device_count, raised, run_lesson, shown, usable_device  # noqa: F401
 from your_function import NoDerivative, derivatives, show_judgement, show_three_ways  # noqa: F401
 
@@ -47,7 +45,7 @@ def show_hand_check(args):
     print(f"  the same steps {at_inputs(args)}, on {args.device}:")
     print(f"  x, a leaf (made by us, not by an operation): requires_grad={fresh.requires_grad},", end=" ")
     print(f"grad_fn={fresh.grad_fn}, grad={fresh.grad} till backward()")
-    print(f"  y = {y.item():g}, made by recorded operations: y.grad_fn = {name(y.grad_fn)}")
+    print(f"  y = {y.item():g}, made by recorded operations: y.grad_fn = {name(y.grad_fn)}, the node of the last one")
     print(f"  after y.backward(): x.grad = {x.grad.item():g}")
     print(f"  by hand: y = {num(at)}**2 + 3*{num(at)} + 1 = {polynomial(at):g}")
     print(f"           dy/dx = 2*x + 3 = 2*{num(at)} + 3 = {derivative(at):g}")
@@ -132,7 +130,8 @@ def show_several_outputs(args):
     points, v = xs.tolist(), weights(args.v)
     print(f"  xs = {shown(points)}, ys = xs**2 + 3*xs + 1 = {shown(ys.tolist())}")
     print(f"  ys.backward() {raised(several_outputs_without_gradient, x, device)}")
-    print("  ys.backward(v) takes a weight for each output: xs.grad[i] = sum over j of v[j] * dys[j]/dxs[i], v^T J")
+    print("  ys.backward(v) takes a weight for each output: xs.grad[i] = sum over j of v[j] * dys[j]/dxs[i], which is")
+    print("  v^T J, with J the Jacobian, J[j][i] = dys[j]/dxs[i], ys's slopes along each of xs")
     J = jacobian(x, device).tolist()
     print(f"  J = torch.autograd.functional.jacobian(polynomial, xs) = {shown(J)}")
     print("    is diagonal, as ys[j] depends on xs[j] alone: xs.grad[i] = v[i] * (2*xs[i] + 3)")
@@ -182,4 +181,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main)

@@ -14,13 +14,12 @@ Run it:  python 02_autograd_multiple_variables.py [--a 2.0] [--b 3.0] [--expr C]
 """
 
 import math
-import sys
 
 import torch
 
 from expressions import expression, language
 from lesson_tools import agree, at_inputs, checked, leaf, name, num, options, real_number, run_lesson, shown
-from lesson_tools import raised, sgd_step, usable_device, whole_number, within_rounding
+from lesson_tools import exit_with, raised, sgd_step, usable_device, whole_number, within_rounding
 from your_function import show_judgement, show_three_ways, three_ways
 
 
@@ -174,9 +173,11 @@ def show_tutorial_model(args):
     w_gap = max(abs(g - h) for g, h in zip(sum(w.grad.tolist(), []), sum(dw, []), strict=True))  # rows joined
     b_gap = max(abs(g - h) for g, h in zip(b.grad.tolist(), db, strict=True))
     print(f"  x = ones(5), targets y = zeros(3), weights w (5, 3) and bias b (3) from torch.randn, seed {seed}")
-    print(f"  z = x @ w + b = {shown([round(v, 4) for v in z])}, loss = {loss.item():.6g}; one loss.backward()")
-    print(f"  by hand: dloss/dz = (sigmoid(z) - y)/{len(z)} = {shown([round(v, 4) for v in db])} = dloss/db;")
-    print("  dloss/dw[i][j] = x[i] * dloss/dz[j]")
+    print(f"  z = x @ w + b = {shown([round(v, 4) for v in z])}, and one loss.backward(), where")
+    mean = "the mean of log(1 + exp(z[j])) - y[j]*z[j]"
+    print(f"  loss = binary_cross_entropy_with_logits(z, y), {mean} = {loss.item():.6g}")
+    print(f"  by hand, with sigmoid(z) = 1/(1 + exp(-z)): dloss/dz = (sigmoid(z) - y)/{len(z)} = dloss/db")
+    print(f"  = {shown([round(v, 4) for v in db])}, and dloss/dw[i][j] = x[i] * dloss/dz[j]")
     print(f"  largest |w.grad - by hand| = {w_gap:.3g}, largest |b.grad - by hand| = {b_gap:.3g}")
     return [
         agree("model: loss", loss.item(), loss_by_hand, how="forward"),
@@ -220,10 +221,10 @@ def show_training(args):
     """Training the model: gradient descent with autograd's gradients, and by hand"""
     device, seed, steps = args.device, 0, 5
     start = [t.tolist() for t in tutorial_tensors(seed, "cpu")]
-    print(f"  {steps} steps of w -= lr * w.grad and b -= lr * b.grad under no_grad; by hand, in plain floats.")
-    print("  Here even lr = 50 works: x = ones(5) and every target is 0, so a step takes each z[j] to")
-    print("  z[j] - 2*lr*sigmoid(z[j]), lower at any lr > 0; with targets between 0 and 1, too large an lr can")
-    print("  overshoot.")
+    print(f"  {steps} steps of w -= lr * w.grad and b -= lr * b.grad, lr the learning rate, under no_grad (recording")
+    print("  nothing: example 4); by hand, in plain floats. Here even lr = 50 works: x = ones(5) and every target is")
+    print("  0, so a step takes each z[j] to z[j] - 2*lr*sigmoid(z[j]), lower at any lr > 0 (with targets between 0")
+    print("  and 1, too large an lr can overshoot)")
     checks = []
     for lr in (0.5, 50.0):
         losses, by_hand = train_tutorial_model(steps, lr, seed, device), train_by_hand(*start, steps, lr)
@@ -267,4 +268,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main)

@@ -1,26 +1,22 @@
 """Example 3, gradient accumulation: backward() adds to .grad; it does not overwrite it.
 
-With y = x**2 + 3*x + 1 from example 1 and dy/dx = 2*x + 3 (7 at x = 2), three calls show it:
-
-    1st y.backward()                      x.grad = dy/dx       = 7
-    2nd y.backward(), without zeroing     x.grad = 2 * dy/dx   = 14
-    x.grad.zero_(), then 3rd backward()   x.grad = dy/dx       = 7
-
-This is why a training loop calls optimizer.zero_grad() before each loss.backward(). Going further: why gradients
-add (a batch in pieces), two ways to reset, and the gradient put to work in descent.
+With y = x**2 + 3*x + 1 from example 1 and dy/dx = 2*x + 3 (7 at x = 2), a 1st y.backward() leaves x.grad = 7, a
+2nd without zeroing 2 * 7 = 14, and after x.grad.zero_() a 3rd 7 again. This is why a training loop calls
+optimizer.zero_grad() before each loss.backward(). Going further: why gradients add (a batch in pieces), two ways to
+reset, and the gradient put to work in descent.
 
 Run it:  python 03_gradient_accumulation.py [--x 2.0] [--lr 0.1] [--steps 5] [--device cpu]
 """
 
 import inspect
 import math
-import sys
 import warnings
 
 import torch
 
-from lesson_tools import agree, at_inputs, checked, derivative, leaf, num, options, polynomial, positive, real_number
-from lesson_tools import at_most, plan_lines, run_lesson, show_plan, shown, usable_device, whole_number, within_rounding
+from lesson_tools import agree, at_inputs, at_most, checked, derivative, exit_with, leaf, num, options, polynomial
+from lesson_tools import plan_lines, positive, real_number, run_lesson, show_plan, shown, usable_device, whole_number
+from lesson_tools import within_rounding
 
 
 def the_plan():
@@ -49,14 +45,15 @@ def the_plan_retained():
     print(x.grad)
 
 
-def show_the_change(args):
-    """The smallest change that makes it run: retain_graph=True where another backward() follows"""
+def show_the_change():
+    """The smallest change that makes the plan's code run, and what it then prints."""
     plan, changed = plan_lines(the_plan), plan_lines(the_plan_retained)
     lines = [i for i, (old, new) in enumerate(zip(plan, changed, strict=True)) if old != new]
+    print("  the smallest change that makes it run keeps the graph's saved tensors (the forward pass's values that")
+    print("  backward() needs) for the next call: retain_graph=True where another y.backward() follows")
     show_plan(the_plan_retained, [f"{changed[lines[0]]}   # the first {len(lines)} of {plan.count(plan[lines[0]])}"])
-    print("  it keeps the saved tensors (the forward pass's values that backward() needs) for the next call;")
-    print("  create_graph=True keeps them too (and records more than needed); a training loop builds y anew instead")
-    return []
+    print("  (create_graph=True keeps them too, but records backward() itself: x.grad gets a grad_fn, and PyTorch")
+    print("  warns of a reference cycle; a training loop builds y anew before each backward() instead)")
 
 
 def gradient_accumulation(x=2.0, device="cpu"):
@@ -146,9 +143,9 @@ def show_batch(args):
     print(f"  by hand: halves {hand[0]} and {hand[1]}, whole 2*({n}*{num(at)} - {total:g}) = {summed:g}")
     print(f"  torch.nn's losses default to reduction={default!r}, the mean over the batch: dL/dx = 2*(n*x - sum(s))/n")
     print(f"  on the whole batch at once:                x.grad = {mean_whole:g}")
-    print(f"  each half's mean, no zeroing:              x.grad = {mean_first:g}, then {mean_halves:g},", end=" ")
-    print(f"its own {mean_halves - mean_first:g} added: {PIECES} times it")
-    print(f"  each half's mean divided by {PIECES}, the pieces: x.grad = {scaled_halves:g}")
+    print(f"  each half's mean, no zeroing:              x.grad = {mean_first:g}, then {mean_halves:g}", end=" ")
+    print(f"(its own {mean_halves - mean_first:g} added): {PIECES} times the whole batch's")
+    print(f"  each half's mean / {PIECES} ({PIECES} pieces), no zeroing: x.grad = {scaled_halves:g}, the whole batch's")
     print(f"  by hand: 2*({n}*{num(at)} - {total:g})/{n} = {mean:g}")
     return [
         agree("summed, 1st half: dL/dx", first_half, own[0]),
@@ -261,13 +258,14 @@ def show_descent(args):
     at = torch.tensor(x, dtype=dtype).item()  # where the descent starts, in its dtype
     walks = [descend(x, lr, steps, zero, device) for zero in (True, False)]
     by_hand = [descent_by_hand(at, lr, steps, zero) for zero in (True, False)]
-    print(f"  from x = {at:g}, lr = {lr:g}: x -= lr * x.grad under no_grad, y rebuilt from x each step")
+    n = min(next((k for k, v in enumerate(w) if not math.isfinite(v)), len(w)) for w in walks + by_hand)
+    print(f"  from x = {at:g}, learning rate lr = {lr:g}: x -= lr * x.grad under no_grad, y rebuilt from x each step")
     print(f"  {'step':>4}  {'zero_() each step':>18}  {'by hand':>12}  {'never zeroed':>14}  {'by hand':>12}")
     for k, row in enumerate(zip(walks[0], by_hand[0], walks[1], by_hand[1], strict=True)):
-        print(f"  {k:>4}  " + "  ".join(f"{v:>{w}.6g}" for v, w in zip(row, (18, 12, 14, 12), strict=True)))
+        if k <= n:  # after the step where a walk left its float's range, no numbers: not shown
+            print(f"  {k:>4}  " + "  ".join(f"{v:>{w}.6g}" for v, w in zip(row, (18, 12, 14, 12), strict=True)))
     print(f"  by hand, zeroed: x_k = {MINIMUM:g} + (x_0 - ({MINIMUM:g}))*(1 - 2*lr)**k; never zeroed: each step")
     print("  takes lr times the sum of all the gradients so far")
-    n = min(next((k for k, v in enumerate(w) if not math.isfinite(v)), len(w)) for w in walks + by_hand)
     if n < steps + 1:
         print(f"  at step {n} a walk leaves {str(dtype)[6:]}'s range, no number from there: compared up to {n - 1}")
     pairs = [(a, h) for walk, hand in zip(walks, by_hand, strict=True) for a, h in zip(walk[:n], hand[:n], strict=True)]
@@ -277,12 +275,13 @@ def show_descent(args):
         agree(f"x_{n - 1}, never zeroed", walks[1][n - 1], by_hand[1][n - 1], how="descent"),
         within_rounding("walks vs by hand", gap, dtype, how="descent"),
     ]
-    if lr < 2:  # never zeroed: a swing for ever, within swing_bound
-        bound, farthest = swing_bound(at, lr), max(abs(v - MINIMUM) for v in walks[1][:n])
-        print(f"  never zeroed, lr < 2: x never settles, and by hand never goes farther from {MINIMUM:g} than")
-        print(f"  |x_0 - ({MINIMUM:g})|*sqrt(2/(2 - lr)) = {bound:.6g}; in this walk, at most {farthest:.6g} from it")
-        checks.append(at_most("never zeroed: farthest", farthest, bound * (1 + 1e-12), how="descent"))
-    return checks
+    if lr >= 2:
+        print(f"  never zeroed, lr >= 2: x runs away (unless it starts at {MINIMUM:g}), with no bound to check")
+        return checks
+    bound, farthest = swing_bound(at, lr), max(abs(v - MINIMUM) for v in walks[1][:n])
+    print(f"  never zeroed, lr < 2: x never settles (unless it starts at {MINIMUM:g}), and by hand never goes")
+    print(f"  farther from it than |x_0 - ({MINIMUM:g})|*sqrt(2/(2 - lr)) = {bound:.6g}; this walk, {farthest:.6g}")
+    return [*checks, at_most("never zeroed: farthest", farthest, bound * (1 + 1e-12), how="descent")]
 
 
 def main(argv=None):
@@ -290,10 +289,9 @@ def main(argv=None):
     parser.add_argument("--lr", type=checked(positive, "lr"), default=0.1, help="the learning rate, > 0")
     parser.add_argument("--steps", type=checked(whole_number, "steps"), default=5, help="steps of descent, 1 to 1000")
     args = parser.parse_args(argv)
-    further = [show_batch, show_resets, show_descent]
-    title, fails = "Example 3, gradient accumulation", "the second y.backward()"
-    return run_lesson(title, the_plan, args, [show_the_change, show_hand_check], further, fails)
+    title, further = "Example 3, gradient accumulation", [show_batch, show_resets, show_descent]
+    return run_lesson(title, the_plan, args, [show_hand_check], further, "the 2nd y.backward()", show_the_change)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main)

@@ -14,11 +14,10 @@ no_grad in training: the update step, and a parameter frozen.
 Run it:  python 04_disabling_gradients.py [--x 2.0] [--device cpu]
 """
 
-import sys
-
 import torch
 
-from lesson_tools import agree, at_inputs, leaf, name, options, raised, read_grad, real_number, run_lesson, sgd_step
+from lesson_tools import agree, at_inputs, exit_with, leaf, name, options, raised, read_grad, real_number, run_lesson
+from lesson_tools import sgd_step
 
 
 def the_plan():
@@ -59,8 +58,8 @@ def show_hand_check(args):
     print(f"  the same steps {at_inputs(args)}, on {args.device}:")
     print(f"  y = x * 2 = {y.item():g}   outside no_grad: requires_grad={y.requires_grad}, grad_fn={name(y.grad_fn)}")
     print(f"  z = x * 3 = {z.item():g}   inside no_grad:  requires_grad={z.requires_grad}, grad_fn={name(z.grad_fn)}")
-    print(f"  by hand, y: grad mode {outside} and x.requires_grad True -> {y_by_hand}")
-    print(f"           z: grad mode {inside} and x.requires_grad True -> {z_by_hand}")
+    rule = f"x.requires_grad True -> {y_by_hand}; z: grad mode {inside} and x.requires_grad True -> {z_by_hand}"
+    print(f"  by hand, y: grad mode {outside} and {rule}")
     print(f"  z.backward() {raised(z.backward)}")  # a result not tracked has no graph to go back through
     return [
         agree("y = 2*x", y.item(), 2 * at, how="forward"),
@@ -103,12 +102,13 @@ def show_what_no_grad_leaves_alone(args):
         where = "inside another no_grad:" if nested else "in grad mode, as usual:"
         print(f"  {where:<28} {before} -> {inside} -> {after}")
     mode, made, compared, argmax = what_no_grad_leaves_alone(args.x, args.device)
-    print(f"  torch.zeros(1, requires_grad=True) inside no_grad (grad mode {mode}): requires_grad={made}, a new leaf")
+    print(f"  torch.zeros(1, requires_grad=True) inside no_grad (grad mode {mode}): requires_grad={made}, a new leaf,")
+    print("  made by us, not by an operation")
     print(f"  outside it, (x > 1).requires_grad={compared}, x.argmax().requires_grad={argmax}: no gradient for those")
     return [
         *[agree(f"mode after no_grad{', nested' * n}", m[2], m[0], how="torch") for n, m in modes.items()],
-        agree("made in no_grad", made, True, against="expected"),
-        agree("x > 1, x.argmax()", [compared, argmax], [tracked(True, True, False)] * 2),
+        agree("requires_grad, made in no_grad", made, True, against="expected"),
+        agree("requires_grad, x > 1, argmax", [compared, argmax], [tracked(True, True, False)] * 2),
     ]
 
 
@@ -169,22 +169,22 @@ def inference_tensor_added(x=2.0, device="cpu"):
 def show_other_ways(args):
     """Other ways to a result autograd does not track"""
     results = other_ways(args.x, args.device)
-    print("  each computes x * 3 (tracked, by hand, when grad mode is on and its input requires grad):")
+    print("  each computes x * 3; by hand its result requires grad when grad mode is on and its input requires grad:")
     for way, (result, mode, requires) in results.items():
         made = f"requires_grad={result.requires_grad}, grad_fn={name(result.grad_fn)}"
         print(f"  {way:<26} grad mode {mode!s:<5}  input requires grad {requires!s:<5}  -> {made}")
     shared, still_requires = detach_shares_storage(args.x, args.device)
-    print(f"  x.detach() shares x's storage: after x.detach().add_(1), x = {shared:g} (requires_grad={still_requires})")
+    print(f"  x.detach() shares x's storage (the memory of its numbers): after x.detach().add_(1), x = {shared:g}")
     added, inference = inference_tensor_added(args.x, args.device)
-    print(f"  t = x * 2 made in inference_mode is an inference tensor ({inference}): the docs say not to use one in a")
-    print("  recorded computation, and PyTorch raises where autograd must save it (keep it for backward()):")
-    print(f"  w + t saves nothing and runs (requires_grad={added.requires_grad}),")
+    print(f"  t = x * 2 made in inference_mode (a faster no_grad) is an inference tensor: {inference}. The docs say")
+    print("  not to use one in a recorded computation; PyTorch raises where autograd must save it for backward().")
+    print(f"  With w a leaf that requires grad, w + t saves nothing and runs (requires_grad={added.requires_grad}),")
     saved = raised(inference_tensor_saved, args.x, args.device).split(". ")[0]  # its first sentence
     print(f"  while w * t must save t for w's gradient, and {saved}.")
     return [
         *[agree(way, r.requires_grad, tracked(mode, requires)) for way, (r, mode, requires) in results.items()],
         agree("x after detach().add_(1)", shared, leaf(args.x).item() + 1, how="torch"),
-        agree("w + inference t", added.requires_grad, tracked(torch.is_grad_enabled(), True)),
+        agree("requires_grad, w + t", added.requires_grad, tracked(torch.is_grad_enabled(), True)),
     ]
 
 
@@ -277,9 +277,9 @@ def show_frozen(args, lr=LR, decay=WEIGHT_DECAY):
     print(f"  by hand: dloss/db = 2*(w*{DATA:g} + b - {TARGET:g}) = {b_grad_by_hand:g}, b - lr*(it) = {b_by_hand:g}")
     stale_grad, stale_before, stale_after = frozen_parameter(x, lr, device, decay, stale=True)["w"]
     _, kept, kept_after = frozen_parameter(x, lr, device, decay, stale=True, to_none=True)["w"]
-    print(f"  frozen after a step and zero_grad(set_to_none=False) (zeros .grad, not None): w.grad = {stale_grad:g},")
-    moved = f"{stale_before:g} -> {stale_after:g}"
-    print(f"  and weight decay {decay:g} (a step pulls w toward 0 by lr*decay*w) moves it: {moved}")
+    late, moved = f"{leaf(x).item():g} -> {stale_before:g}", f"{stale_before:g} -> {stale_after:g}"
+    print(f"  w trained a step of SGD with weight decay {decay:g} ({late}), frozen after zero_grad(set_to_none=False),")
+    print(f"  which zeros .grad: w.grad = {stale_grad:g}, not None; SGD adds decay*w to it, so a step moves w: {moved}")
     print(f"  with w.grad = None after freezing (or w left out of the optimizer), w stays: {kept:g} -> {kept_after:g}")
     return [
         agree("[frozen w.grad, w after]", [w_grad, w_after], [None, w_before]),
@@ -297,4 +297,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main)

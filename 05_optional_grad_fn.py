@@ -13,14 +13,12 @@ Going further: the walk by hand, leaves and .grad, what the graph keeps for back
 Run it:  python 05_optional_grad_fn.py [--x 2.0] [--graph text|mermaid|dot] [--expr Y] [--device cpu]
 """
 
-import sys
-
 import torch
 
 from backward_graphs import GRAPH_STYLES, backward_graph, call_node, numbers, walk
 from backward_graphs import input_shapes, summed_to_input, tensor_text  # noqa: F401 (names this script gave before)
 from expressions import expression, language, parse_expression, with_autograd
-from lesson_tools import agree, at_inputs, checked, derivative, leaf, name, num, options, polynomial
+from lesson_tools import agree, at_inputs, checked, derivative, exit_with, leaf, name, num, options, polynomial
 from lesson_tools import heading, raised, read_grad, run_lesson, summary
 from your_function import NoDerivative, derivatives
 
@@ -52,10 +50,10 @@ def recorded_steps(x=2.0, device="cpu"):
 def show_graph(args):
     """By hand: y's last operation is the addition + 1, so y.grad_fn is AddBackward0"""
     x, y = grad_fn_demo(args.x, args.device)
-    print(f"  the same steps {at_inputs(args)}, on {args.device}; x.grad_fn = {name(x.grad_fn)}, as x is a leaf")
-    print(f"  (made by us, not by an operation); y.grad_fn = {name(y.grad_fn)}, and the backward graph under it:")
+    print(f"  the same steps {at_inputs(args)}, on {args.device}; x.grad_fn = {name(x.grad_fn)}: x is our own leaf")
+    print(f"  y.grad_fn = {name(y.grad_fn)}; the backward graph under it (AccumulateGrad: the node that adds")
+    print("  the gradient that reaches it into its leaf's .grad):")
     print("    " + backward_graph(y, {"x": x}).replace("\n", "\n    "))
-    print("  (AccumulateGrad: the node that adds the gradient that reaches it into its leaf's .grad)")
     return [agree("x.grad_fn", name(x.grad_fn), "None"), agree("y.grad_fn", name(y.grad_fn), "AddBackward0")]
 
 
@@ -108,24 +106,24 @@ def chain_rule_by_hand(output, on_step=None):
 
 def walk_shown(y, x):
     """Print chain_rule_by_hand's walk of the graph under y, node by node, each step beside PyTorch's node for
-    the same input. Returns (the gradient x collects, whether every step agreed with PyTorch's node)."""
+    the same input. Returns (the gradient x collects, (the steps by a hand rule that agreed, the steps by one))."""
     into_x, agreed = [], []
 
     def show_step(node, grads_in, grads_out):
         hand, torch_says = by_hand(node, grads_in), call_node(node, grads_in)
         same = hand is None or all(a is b or torch.allclose(a, b) for a, b in zip(hand, torch_says, strict=True))
-        agreed.append(same)
+        agreed.extend([same] * (hand is not None))
         rule = HAND_RULES.get(name(node), ("",))[0]
-        how = f"by hand: {rule}; PyTorch's node: ({numbers(torch_says)})" if hand else "by PyTorch's node"
+        how = f"by hand: {rule}; PyTorch's node on g: ({numbers(torch_says)})" if hand else "by PyTorch's node"
         print(f"  {name(node):<14} g = {numbers(grads_in)} -> ({numbers(grads_out)})   {how}")
         edges = zip(node.next_functions, grads_out, strict=True)
         into_x.extend(g.item() for (child, _), g in edges if getattr(child, "variable", None) is x)
 
     print("  chain_rule_by_hand(y): each node gets g, the gradient of y with respect to its output, and passes g")
-    print("  times its local derivative to each input (- : none, for an input that does not require grad)")
+    print("  times its local derivative (its own operation's) to each input; - : none, for one not requiring grad")
     walked = chain_rule_by_hand(y, show_step)[x].item()
     print(f"  x collects {' + '.join(f'{g:g}' if i == 0 else num(g) for i, g in enumerate(into_x))} = {walked:g}")
-    return walked, all(agreed)
+    return walked, (sum(agreed), len(agreed))
 
 
 def show_walk(args):
@@ -139,7 +137,7 @@ def show_walk(args):
     print(f"  after y.backward(): x.grad = {x.grad.item():g}")
     return [
         agree("y", y.item(), polynomial(at), how="forward"),
-        agree("each step = PyTorch's node", agreed, True, how="walk", against="expected"),
+        agree("hand steps = PyTorch's node", *agreed, how="walk", against="of"),
         agree("walk = dy/dx", walked, derivative(at), how="walk"),
         agree("x.grad = dy/dx", x.grad.item(), derivative(at)),
     ]
@@ -257,22 +255,22 @@ def show_saved(args):
     fresh_x, fresh_y = grad_fn_demo(x, device)
     at = fresh_x.item()
     saved = saved_for_backward(fresh_y)
-    print("  each node saves what its local derivative needs from the forward pass, in its (private) _saved_ names;")
-    print("  alpha is add's factor for its 2nd input:")
+    print("  each node saves what its local derivative needs from the forward pass, under _saved_ names (underscored:")
+    print("  PyTorch's autograd notes show them for exploring); alpha is add's factor for its 2nd input:")
     for node_name, values in saved:
         parts = [f"{a} = {v!r}" + (" (x itself)" if v is fresh_x else "") for a, v in values.items()]
         print(f"  {node_name:<14} {', '.join(parts)}")
     saved_x = dict(saved).get("PowBackward0", {}).get("_saved_self")
     before, after, error = version_counter(x, device)
     grad_then, x_then, grad_rebuilt = change_after_backward(x, device)
-    print("  x._version, x's version counter (private), counts the in-place changes made to x:")
+    print("  x._version, x's version counter (underscored too), counts the in-place changes made to x:")
     print(f"  {before} after y = ..., {after} after x.add_(1) under no_grad;")
     print(f"  {'PowBackward0 saved x, so ' if saved_x is fresh_x else ''}y.backward() raises RuntimeError:")
     print(f"  {error.split(' Hint')[0] if error else None}")
     print(f"  change x after backward(): x.grad = {grad_then:g}, then x = {x_then:g};")
     print(f"  or rebuild y from the changed x: x.grad = {grad_rebuilt:g}")
     checks = [
-        agree("after backward: dy/dx, x+1", [grad_then, x_then], [derivative(at), at + 1]),
+        agree("[x.grad, x after add_(1)]", [grad_then, x_then], [derivative(at), at + 1]),
         agree("rebuilt: dy/dx at x+1", grad_rebuilt, derivative(at + 1)),
     ]
     if saved_x is not None:  # private names: checked where this torch has them
@@ -311,7 +309,7 @@ def your_own_graph(expr, x, device, style=None):
     print(f"  by the rules (sympy): dy/dx = {found['formula']} = {found['symbolic']:.8g} at x = {x.item():g}")
     checks = [agree("x.grad = dy/dx", x.grad.item(), found["symbolic"], against="rules")]
     if walked is not None:
-        checks.append(agree("each step = PyTorch's node", agreed, True, how="walk", against="expected"))
+        checks.append(agree("hand steps = PyTorch's node", *agreed, how="walk", against="of"))
         checks.append(agree("walk = dy/dx", walked, found["symbolic"], how="walk", against="rules"))
     print(f"\n{summary(checks)}")
     return 0 if all(checks) else 1
@@ -335,4 +333,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main)

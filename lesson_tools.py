@@ -4,13 +4,13 @@ Each script imports from here and still runs as `python 0N_....py`: Python looks
 
 import argparse
 import contextlib
-import dataclasses
 import inspect
 import io
 import math
 import os
 import sys
 import textwrap
+import typing
 import warnings
 
 import torch
@@ -192,8 +192,7 @@ def coloured(word, ok):
     return f"\033[{32 if ok else 31}m{word}\033[0m"
 
 
-@dataclasses.dataclass(frozen=True)
-class Check:
+class Check(typing.NamedTuple):
     """One check's label and verdict; true when it agrees, so that all(checks) says whether every one did."""
 
     label: str
@@ -203,10 +202,11 @@ class Check:
         return self.ok
 
 
-def row(label, how, value, against, target, ok):
-    """Print one check: what was computed how, beside what it is checked against, and the verdict. A Check."""
-    verdict = coloured("agree" if ok else "DIFFER", ok)
-    print(f"  {label:<26} {how:>8} {value:<12} {against:>8} {target:<12} {verdict}")
+def row(label, how, value, against, target, ok, why=""):
+    """Print one check: what was computed how, beside what it is checked against, and the verdict (and why, where it
+    DIFFERs for a reason the row can name). A Check."""
+    verdict = coloured("agree" if ok else "DIFFER", ok) + f" ({why})" * bool(why and not ok)
+    print(f"  {label:<30} {how:>8} {value:<12} {against:>8} {target:<12} {verdict}")
     return Check(label, ok)
 
 
@@ -220,7 +220,9 @@ def agree(label, value, by_hand, how="autograd", against="by hand"):
             return isinstance(a, list) and len(a) == len(b) and all(map(close, a, b))
         return math.isclose(a, b, rel_tol=1e-5, abs_tol=1e-5) if isinstance(b, float) else a == b
 
-    return row(label, how, shown(value), against, shown(by_hand), close(value, by_hand))
+    overflow = isinstance(value, float) and math.isinf(value) and isinstance(by_hand, float) and math.isfinite(by_hand)
+    why = f"{value:g}: beyond float32's largest, {torch.finfo(torch.float32).max:.2g}" if overflow else ""
+    return row(label, how, shown(value), against, shown(by_hand), close(value, by_hand), why)
 
 
 def at_most(label, value, limit, how="autograd", against="at most"):
@@ -275,13 +277,15 @@ def heading(number, title):
     print(f"\n{number}. {title}")
 
 
-def run_lesson(title, plan, args, sections, further=(), fails=None):
-    """A lesson script's run: its title; 1, the plan's code and what it prints (see show_plan); then each section,
-    numbered, its title the first line of its docstring, after it the sections that go further than the plan under
-    a heading of their own. A section (section(args)) prints its part and returns its checks. Last, the summary
-    line. The exit status: 0 where every check agrees, 1 where one DIFFERs."""
+def run_lesson(title, plan, args, sections, further=(), fails=None, then=None):
+    """A lesson script's run: its title; 1, the plan's code and what it prints (see show_plan), and what then()
+    shows after it; then each section, numbered, its title the first line of its docstring, after it the sections
+    that go further than the plan under a heading of their own. A section (section(args)) prints its part and
+    returns its checks. Last, the summary line. The exit status: 0 where every check agrees, 1 where one DIFFERs."""
     print(f"{title}\n\n1. The plan's code, as the plan writes it")
     show_plan(plan, fails=fails)
+    if then:
+        then()
     checks = []
     for number, section in enumerate([*sections, *further], 2):
         if further and number == len(sections) + 2:  # the first that goes further
@@ -290,6 +294,15 @@ def run_lesson(title, plan, args, sections, further=(), fails=None):
         checks += section(args)
     print(f"\n{summary(checks)}")
     return 0 if all(checks) else 1
+
+
+def exit_with(main):
+    """sys.exit(main()); quietly where the reader closed the pipe early (python 03_....py | head): no traceback."""
+    try:
+        sys.exit(main())
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so that Python's flush at exit fails not
+        sys.exit(1)
 
 
 def raised(call, *args):

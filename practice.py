@@ -22,7 +22,7 @@ import warnings
 import torch
 
 from expressions import parse_expression, plain
-from lesson_tools import OneLineErrors, checked, coloured, whole_number
+from lesson_tools import OneLineErrors, checked, coloured, exit_with, whole_number
 
 EXAMPLES = {1: "01_basic_autograd.py", 2: "02_autograd_multiple_variables.py", 3: "03_gradient_accumulation.py"}
 EXAMPLES |= {4: "04_disabling_gradients.py", 5: "05_optional_grad_fn.py"}
@@ -114,29 +114,29 @@ KINDS = [
         (n * a ** (n - 1) * b**2, "that is g, dc/da: grad(g, a) differentiates it again"),
         (2 * n * a ** (n - 1) * b, "that is d/db of dc/da: grad(g, a) goes along a again")])),
     # Example 3: x.grad after backward() calls, with and without zero_(); descent; a batch in halves
-    (3, "3. By hand", lambda X, x, p, k, **_: (
+    (3, "2. By hand", lambda X, x, p, k, **_: (
         f"{X}\n{Y.format(p)}\nfor call in range({k}):\n    y.backward(retain_graph=True)\nprint(x.grad)", [
         (2 * x + p, f"one backward()'s gradient where {k} accumulated: each adds dy/dx into .grad"),
         (2 ** (k - 1) * (2 * x + p), "doubled at each call: each call adds dy/dx, not the .grad so far")])),
-    (3, "3. By hand", lambda X, x, p, j, n, **_: (
+    (3, "2. By hand", lambda X, x, p, j, n, **_: (
         f"{X}\n{Y.format(p)}\n" + "y.backward(retain_graph=True)\n" * j + "x.grad.zero_()\n"
         + "y.backward(retain_graph=True)\n" * n + "print(x.grad)", [
         ((j + n) * (2 * x + p), "the sum where zero_() reset it: only the calls after it count"),
         (j * (2 * x + p), "the calls before zero_(), which it wiped: only the calls after it count")])),
-    (3, "5. Two ways to reset x.grad", lambda X, x, p, **_: (
+    (3, "4. Two ways to reset x.grad", lambda X, x, p, **_: (
         f"{X}\n{Y.format(p)}\ny.backward(retain_graph=True)\nx.grad = None\ny.backward()\nprint(x.grad)", [
         (4 * x + 2 * p, "= None drops the old gradient: the next backward() makes a new one"),
         (None, "backward() after = None fills .grad again")])),
-    (3, "6. The gradient at work", lambda X, x, p, lr, **_: (
+    (3, "5. The gradient at work", lambda X, x, p, lr, **_: (
         f"{X}\n{Y.format(p)}\ny.backward()\nwith torch.no_grad():\n    x -= {lr} * x.grad\nprint(x)", [
         (2 * x - step(x, p, lr), "a step uphill: descent subtracts lr * x.grad"),
         (step(x, p, 1), f"the learning rate {lr} left out")])),
-    (3, "6. The gradient at work", lambda X, x, p, lr, **_: (
+    (3, "5. The gradient at work", lambda X, x, p, lr, **_: (
         f"{X}\nfor step in range(2):\n    {Y.format(p)}\n    y.backward()\n    with torch.no_grad():\n"
         f"        x -= {lr} * x.grad\nprint(x)", [
         (step(step(x, p, lr), p, lr), "as if zeroed: without zero_(), the 2nd step takes the sum of both gradients"),
         (step(x, p, lr), "x after one step: the loop runs twice")])),
-    (3, "4. Why gradients add", lambda X, x, s, **_: (
+    (3, "3. Why gradients add", lambda X, x, s, **_: (
         f"{X}\ns = torch.tensor({s})\n((x - s[:2])**2).sum().backward()\n((x - s[2:])**2).sum().backward()\n"
         "print(x.grad)", [
         (4 * x - 2 * (s[2] + s[3]), "the 2nd half's alone: the 1st half's stays in .grad, and the 2nd adds to it"),
@@ -353,4 +353,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main)

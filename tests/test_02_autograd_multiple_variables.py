@@ -77,11 +77,19 @@ def test_main_prints_the_lesson_and_exits_0(run):
     assert "dc/da = grad(c, a, create_graph=True) = 12, requires_grad=True\n" in out
     assert "d2c/da2 = grad(dc/da, a) = 6\n" in out and "by hand: d2c/da2 = d(2*a*b)/da = 2*b = 2*3 = 6\n" in out
     assert "the second grad() raises RuntimeError: element 0 of tensors does not require grad" in out
-    assert "  c                           forward 12 " in out  # the forward pass computed c, not autograd
-    assert "z = x @ w + b = [1.3755, -0.6023, -4.8127], loss = 0.681851; one loss.backward()\n" in out
+    assert re.search(r"\n  c +forward 12 ", out)  # the forward pass computed c, not autograd
+    assert "  z = x @ w + b = [1.3755, -0.6023, -4.8127], and one loss.backward(), where\n" in out
+    assert (
+        "  loss = binary_cross_entropy_with_logits(z, y), the mean of log(1 + exp(z[j])) - y[j]*z[j] = 0.681851\n"
+        in out
+    )
+    assert "dloss/dz = (sigmoid(z) - y)/3 = dloss/db\n  = [0.2661, 0.1179, 0.0027], and dloss/dw[i][j] = x[i]" in out
     assert re.search(r"largest \|w.grad - by hand\| = \S+, largest \|b.grad - by hand\| = \S+\n", out)
     assert re.search(r"model: w.grad vs by hand +autograd gap \S+ +within float32 rounding agree\n", out)
-    assert "Here even lr = 50 works: x = ones(5) and every target is 0, so a step takes each z[j] to\n" in out
+    assert (
+        "Here even lr = 50 works: x = ones(5) and every target is\n  0, so a step takes each z[j] to z[j] - 2*lr*"
+        in out
+    )
     assert "  lr = 0.5: loss 0.6819 -> 0.4520 -> 0.3085 -> 0.2244 -> 0.1737 -> 0.1409\n" in out
     assert "   by hand: loss 0.6819 -> 0.4520 -> 0.3085 -> 0.2244 -> 0.1737 -> 0.1409\n" in out
     assert "  lr = 50: loss 0.6819 -> 0.0012 -> 0.0008 -> 0.0007 -> 0.0005 -> 0.0005\n" in out

@@ -57,7 +57,9 @@ def test_agree_compares_to_float32_precision_and_prints_one_line(capsys, value, 
     assert bool(plumbing.agree("label", value, by_hand, how)) is agrees  # all(checks): every one agreed
     line = capsys.readouterr().out.split("\n")[0] + "\n"
     shown = [re.escape(plumbing.shown(v)) for v in (value, by_hand)]
-    assert re.fullmatch(rf"  label +{how} {shown[0]} +by hand {shown[1]} +{'agree' if agrees else 'DIFFER'}\n", line)
+    why = re.escape(" (inf: beyond float32's largest, 3.4e+38)") if value == math.inf else ""  # an overflow, named
+    verdict = ("agree" if agrees else "DIFFER") + why
+    assert re.fullmatch(rf"  label +{how} {shown[0]} +by hand {shown[1]} +{verdict}\n", line)
 
 
 @pytest.mark.parametrize(
