@@ -62,7 +62,7 @@ def expression(text, variables=("x",)):
 def language(variables=("x",)):
     """What an expression may hold, for help texts."""
     names = " ".join(name + " (ln)" * (name == "log") for name in FUNCTIONS)
-    return f"numbers, {' and '.join(variables)}, e, pi, + - * / ** (or ^), 2x for 2*x, parentheses and {names}"
+    return f"numbers, {' and '.join(variables)}, e, pi, + - * / ** (or ^), 2x for 2*x (1/2x: (1/2)*x), ( ) and {names}"
 
 
 def parse_expression(text, variables=("x",)):
