@@ -52,9 +52,8 @@ def show_hand_check(args):
     return [agree("y", y.item(), polynomial(at), how="forward"), agree("x.grad = dy/dx", x.grad.item(), derivative(at))]
 
 
-# What the number means: the slope, measured without autograd. For a small change dx of x, y changes by
-# about dy/dx * dx (from x = 2 to 2.001, by about 0.007); for a polynomial of degree 2 the central
-# difference is exact, up to rounding.
+# What the number means: the slope, measured without autograd (from x = 2 to 2.001, y changes by about 0.007); for a
+# polynomial of degree 2 the central difference is exact, up to rounding.
 def central_difference(x=2.0, h=None):
     """(slope, h, y(x + h), y(x - h)): (y(x + h) - y(x - h)) / (2*h) in float64; h = 1e-3 * max(1, |x|) by default."""
     x = real_number("x", x)

@@ -130,9 +130,7 @@ def show_second_derivative(args):
     ]
 
 
-# The tutorial's own model: several variables at full size. x = ones(5), targets y = zeros(3), w (5, 3)
-# and b (3), z = x @ w + b, loss = binary_cross_entropy_with_logits(z, y), the mean over the 3 outputs of
-# log(1 + exp(z)) - y*z. By hand: dloss/dz = (sigmoid(z) - y)/3 = dloss/db, dloss/dw[i][j] = x[i] * dloss/dz[j].
+# The tutorial's own model: several variables at full size, its loss and gradients worked by hand as the run says.
 def tutorial_tensors(seed=0, device="cpu"):
     """(x, y, w, b) of the tutorial's model: x = ones(5), y = zeros(3), w (5, 3) and b (3) by torch.randn from seed."""
     if isinstance(seed, bool) or not isinstance(seed, int):
@@ -186,12 +184,9 @@ def show_tutorial_model(args):
     ]
 
 
-# Training it: w -= lr * w.grad, b -= lr * b.grad under no_grad, as torch.optim.SGD does it (without momentum; the
-# tests prove it). With x = ones(5) and every target 0, a step takes each z[j] to z[j] - lr * (sigmoid(z[j])/3) *
-# (5 + 1) = z[j] - 2*lr*sigmoid(z[j]) (tested): lower for any lr > 0, so the loss, rising with each z[j], falls at
-# any rate, 50 below (in exact arithmetic; in float32 a step too small to change z changes nothing). Too large a
-# rate overshoots where the slope changes sign along the step: with targets between 0 and 1; in example 3's
-# descent, x passes the minimum for lr > 0.5, and y rises for lr > 1.
+# Training it: w -= lr * w.grad, b -= lr * b.grad under no_grad, as torch.optim.SGD does it without momentum (tested).
+# With x = ones(5) and every target 0, a step takes each z[j] to z[j] - 2*lr*sigmoid(z[j]) (tested): lower at any
+# lr > 0, so the loss falls at any rate (in exact arithmetic: a step too small to change a float32 z changes nothing).
 def train_tutorial_model(steps=5, lr=0.5, seed=0, device="cpu"):
     """Train the tutorial's model from seed by hand-written descent: the loss before each step and after the last."""
     steps, lr = whole_number("steps", steps, 0, 10**6), real_number("lr", lr)

@@ -17,10 +17,10 @@ import torch
 
 from backward_graphs import GRAPH_STYLES, backward_graph, call_node, numbers, walk
 from backward_graphs import input_shapes, summed_to_input, tensor_text  # noqa: F401 (names this script gave before)
-from expressions import expression, language, parse_expression, with_autograd
+from expressions import cut, expression, language, parse_expression, with_autograd
 from lesson_tools import agree, at_inputs, checked, derivative, exit_with, leaf, name, num, options, polynomial
 from lesson_tools import heading, raised, read_grad, run_lesson, summary
-from your_function import NoDerivative, derivatives
+from your_function import NoDerivative, derivatives, reading
 
 
 def the_plan():
@@ -30,9 +30,8 @@ def the_plan():
     print(y.grad_fn)
 
 
-# The graph under y, root first. None marks an input that does not require grad: the constants 3 and 1, which
-# PyTorch wraps as tensors (data, such as a model's input, elsewhere); no gradient flows to it. The exponent 2
-# of x**2 is no input at all: PowBackward0 keeps it as a number (_saved_exponent, below).
+# The graph under y, root first. None marks an input that does not require grad, as 3 and 1 here, wrapped as tensors;
+# the exponent 2 of x**2 is no input at all: PowBackward0 keeps it as a number (_saved_exponent, below).
 def grad_fn_demo(x=2.0, device="cpu"):
     """Return (x, y) with y = x**2 + 3*x + 1 and no backward() yet: y.grad_fn is the node that made y."""
     x = leaf(x, device)
@@ -57,10 +56,9 @@ def show_graph(args):
     return [agree("x.grad_fn", name(x.grad_fn), "None"), agree("y.grad_fn", name(y.grad_fn), "AddBackward0")]
 
 
-# The walk, by hand: each node gets g, the gradient of y with respect to its output, and passes on g times
-# its local derivative, worked by hand below (for a tensor output, g times the Jacobian: example 1's
-# vector-Jacobian product) for the nodes of the lesson's y, example 2's c and the README's own function
-# sin(x) * exp(-x/2). A node with no rule here is computed by PyTorch's node, and says so.
+# The walk, by hand: each node passes on g times its local derivative (for a tensor, the vector-Jacobian product of
+# example 1), by hand for the nodes of the lesson's y, example 2's c and the README's sin(x) * exp(-x/2); a node with
+# no rule here is computed by PyTorch's node, and says so.
 def times(g, t):
     return None if t is None else g * t  # None: the node saved no factor, as it needs none for a constant
 
@@ -143,11 +141,9 @@ def show_walk(args):
     ]
 
 
-# Leaves. By PyTorch's definition every tensor that does not require grad is a leaf (z = x * 3 under no_grad,
-# x.detach()), and one that does is a leaf when no recorded operation made it, as x. backward() fills .grad for
-# leaves that require grad, and for other tensors only where retain_grad() came before it. A tensor made by an
-# operation (grad mode on) from a leaf that requires grad is no leaf, even one meant as a parameter: w * 1, or w
-# moved to another device with .to("cuda"); its .grad stays None.
+# Leaves, by PyTorch's definition, and .grad: backward() fills it for leaves that require grad, and for other tensors
+# only where retain_grad() came first. A tensor an operation made from a leaf that requires grad is no leaf, even one
+# meant as a parameter: w * 1, or w moved with .to("cuda"); its .grad stays None.
 def leaves_by_definition(x=2.0, device="cpu"):
     """{a tensor made from x: (its requires_grad, its grad_fn's class name, its is_leaf)}."""
     x, y = grad_fn_demo(x, device)
@@ -203,13 +199,10 @@ def show_leaves(args):
     ]
 
 
-# What the graph keeps. For its local derivative, a node saves what it needs from the forward pass in its _saved_
-# attributes (private; PyTorch's notes on autograd show them). A tensor counts its in-place changes in its version
-# counter (x._version, private too); a saved tensor remembers the version it was saved at: change in place a tensor
-# the graph saved between y = ... and y.backward(), even under no_grad, and backward() raises; one no node saved may
-# change. Change x after backward(), or rebuild y. x.detach() and views of x share its counter; x.data does not, so
-# a change through x.data goes unnoticed and backward() may return a wrong gradient (leave .data alone). backward()
-# also frees what the graph saved: why example 3's second y.backward() needs retain_graph=True on the first.
+# What the graph keeps: a saved tensor remembers its version counter's count, so an in-place change to it between
+# y = ... and y.backward(), even under no_grad, makes backward() raise (one no node saved may change). x.detach() and
+# views of x share its counter; x.data does not: a change through it goes unnoticed, and backward() may return a wrong
+# gradient (leave .data alone). backward() frees what was saved: why example 3's second call needs retain_graph=True.
 def saved_for_backward(tensor):
     """[(node's class name, {attribute: value})] for each node under tensor that saved something, root first.
     The _saved_<name> attributes are private, shown in PyTorch's notes on autograd; checked on 2.0.1 to 2.15.0.
@@ -293,7 +286,7 @@ def your_own_graph(expr, x, device, style=None):
         found = derivatives(expr, x.item(), device)  # first: a refusal by the rules is one line, exit 2
     except NoDerivative as reason:
         found = reason
-    print(f"Example 5, your own function on {device}: y = {expr}, at x = {x.item():g}")
+    print(f"Example 5, your own function on {device}: y = {expr}, at x = {x.item():g}\n{reading(expr, 'x', 'y')}")
     heading(1, "The backward graph under y, root first")
     print("  " + backward_graph(y, {"x": x}).replace("\n", "\n  "))
     if isinstance(found, NoDerivative):
@@ -306,7 +299,8 @@ def your_own_graph(expr, x, device, style=None):
         walked, agreed = walk_shown(y, x)
     y.backward()
     print(f"  after y.backward(): x.grad = {x.grad.item():.8g}")
-    print(f"  by the rules (sympy): dy/dx = {found['formula']} = {found['symbolic']:.8g} at x = {x.item():g}")
+    formula = cut(found["formula"], 120)  # the rules' formula can swell far beyond y: its start
+    print(f"  by the rules (sympy): dy/dx = {formula} = {found['symbolic']:.8g} at x = {x.item():g}")
     checks = [agree("x.grad = dy/dx", x.grad.item(), found["symbolic"], against="rules")]
     if walked is not None:
         checks.append(agree("hand steps = PyTorch's node", *agreed, how="walk", against="of"))

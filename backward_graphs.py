@@ -12,12 +12,10 @@ GRAPH_STYLES = ("text", "mermaid", "dot")
 
 
 def backward_graph(tensor, names=None, style="text"):
-    """The backward graph under tensor: an indented text tree, root first, one node a line (style "text"), or a
-    picture: a Mermaid flowchart ("mermaid", which GitHub draws) or Graphviz DOT ("dot"), one box for each node
-    and leaf, arrows the way the gradient flows, a dashed box for an input that does not require grad. A box
-    shows its tensor's value where known (the tensor, a leaf, a tensor in names) and the gradient into it (by
-    walk(), else a leaf's .grad); an arrow, the gradient it carries. Leaves are named from names ({"x": x}),
-    else by their shape; a tensor with no graph under it is one box, or a line saying so."""
+    """The backward graph under tensor: a text tree, root first, a node a line ("text"), or a Mermaid ("mermaid",
+    which GitHub draws) or Graphviz DOT ("dot") picture: a box for each node and leaf (dashed for an input that does
+    not require grad) with its value where known and the gradient into it (by walk(), else .grad), arrows the way the
+    gradient flows with what each carries. Leaves are named from names ({"x": x}), else by their shape."""
     if style not in GRAPH_STYLES:
         raise ValueError(f"style must be one of {', '.join(GRAPH_STYLES)}, got {style!r}")
     names = names or {}
@@ -44,12 +42,10 @@ def backward_graph(tensor, names=None, style="text"):
 
 # The walk: backward()'s traversal, in Python
 def walk(output, on_step=None, step=None):
-    """{leaf: d(output)/d(leaf)} for every leaf under output that requires grad, without backward(), by its rule:
-    a node runs once every path into it has delivered its gradient (the order may differ where two are ready),
-    and gradients meeting at an input add up. step(node, gradients in) gives a node's gradients for its inputs
-    (default: call_node, PyTorch's node); .grad is never touched; on_step(node, in, out) sees each node run.
-    It walks dense graphs whose nodes Python can call; ValueError for anything else: a sparse gradient,
-    reentrant checkpointing (its node runs backward() itself), a node with no backward or one that fails."""
+    """{leaf: d(output)/d(leaf)} for every leaf under output that requires grad, without backward(), by its rule: a
+    node runs once every path into it has delivered its gradient, and gradients meeting at an input add up. step(node,
+    gradients in) gives its gradients for its inputs (default: call_node, PyTorch's node); on_step(node, in, out) sees
+    each step; .grad is never touched. ValueError for a sparse gradient, reentrant checkpointing, a node that fails."""
     if output.grad_fn is None:
         raise ValueError("output has no grad_fn: autograd recorded no graph under it")
     if output.numel() != 1:
@@ -98,11 +94,9 @@ def edges_into(output):
 
 
 def input_shapes(node):
-    """The shape of each gradient node takes, one per output of its operation; None where torch does not say.
-    Node._input_metadata is private (torch.autograd's own Python reads it): found on 2.7.1 to 2.15.0, not on
-    2.0.1 and 2.3.1 (checked). There walk() counts a node's gradients by the edges into it and sums a broadcast
-    gradient at its leaf, which walks the lesson's and the tests' graphs; one that leaves the last output of an
-    operation unused is refused (the node counts its gradients itself)."""
+    """The shape of each gradient node takes, one per output of its operation; None where torch does not say: its
+    private Node._input_metadata is on 2.7.1 to 2.15.0, not 2.0.1 and 2.3.1 (checked), where walk() counts a node's
+    gradients by the edges into it (refused where an operation's last output is unused) and sums them at a leaf."""
     if hasattr(node, "variable"):  # AccumulateGrad takes one gradient, of its leaf's shape
         return [node.variable.shape]
     metadata = getattr(node, "_input_metadata", None)

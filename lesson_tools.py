@@ -182,9 +182,8 @@ def shown(value):
 
 
 def coloured(word, ok):
-    """word in green where ok, else red, as pytest colours pass and fail; only at a terminal: never in a pipe or a
-    file, nor with NO_COLOR set (no-color.org) or TERM=dumb. On Windows only in Windows Terminal (WT_SESSION),
-    since the old console prints the codes as text."""
+    """word in green where ok, else red, as pytest colours pass and fail: only at a terminal, not with NO_COLOR set
+    (no-color.org) or TERM=dumb; on Windows only in Windows Terminal (WT_SESSION): the old console prints the codes."""
     env = os.environ
     plain = env.get("NO_COLOR") or env.get("TERM") == "dumb" or not sys.stdout.isatty()
     if plain or (os.name == "nt" and "WT_SESSION" not in env):
@@ -203,17 +202,15 @@ class Check(typing.NamedTuple):
 
 
 def row(label, how, value, against, target, ok, why=""):
-    """Print one check: what was computed how, beside what it is checked against, and the verdict (and why, where it
-    DIFFERs for a reason the row can name). A Check."""
+    """Print one check: what was computed how, what it is checked against, the verdict (and why it DIFFERs). A Check."""
     verdict = coloured("agree" if ok else "DIFFER", ok) + f" ({why})" * bool(why and not ok)
     print(f"  {label:<30} {how:>8} {value:<12} {against:>8} {target:<12} {verdict}")
     return Check(label, ok)
 
 
 def agree(label, value, by_hand, how="autograd", against="by hand"):
-    """Print a value computed how (by autograd, by the forward pass, ...) beside the one worked out against it (by
-    hand, by the rules, ...); a Check, true when they agree: numbers within 1e-5, relative or absolute, lists by
-    element."""
+    """Print a value computed how (by autograd, the forward pass, ...) beside the one worked out against it (by hand,
+    the rules, ...); a Check, true when they agree: numbers within 1e-5, relative or absolute, lists by element."""
 
     def close(a, b):
         if isinstance(b, list):
@@ -231,8 +228,7 @@ def at_most(label, value, limit, how="autograd", against="at most"):
 
 
 def within_rounding(label, gap, dtype, how="autograd"):
-    """Print the largest gap between values computed how and by hand, in dtype (float32 or float64), beside the
-    rounding that dtype allows for it; a Check, true when the gap is within it: 1e-5 for float32, 1e-12 for float64."""
+    """Print the largest gap between values computed how and by hand in dtype; a Check, true within its rounding."""
     allowed = 1e-5 if dtype is torch.float32 else 1e-12
     return row(label, how, f"gap {gap:.2g}", "within", f"{str(dtype)[6:]} rounding", gap <= allowed)
 
@@ -278,10 +274,9 @@ def heading(number, title):
 
 
 def run_lesson(title, plan, args, sections, further=(), fails=None, then=None):
-    """A lesson script's run: its title; 1, the plan's code and what it prints (see show_plan), and what then()
-    shows after it; then each section, numbered, its title the first line of its docstring, after it the sections
-    that go further than the plan under a heading of their own. A section (section(args)) prints its part and
-    returns its checks. Last, the summary line. The exit status: 0 where every check agrees, 1 where one DIFFERs."""
+    """A lesson script's run: its title; 1, the plan's code and what it prints (see show_plan), then what then()
+    shows; each section numbered, titled by its docstring's first line, those beyond the plan under a heading of
+    their own, each printing its part and returning its checks (section(args)); the summary line. The exit status."""
     print(f"{title}\n\n1. The plan's code, as the plan writes it")
     show_plan(plan, fails=fails)
     if then:

@@ -51,9 +51,8 @@ def step(x, p, lr):
 
 
 def numbers(r):
-    """The numbers a question is made of, drawn from r, all of them for every question: x, a, b multiples of 1/2,
-    p, k, m whole numbers from 2 to 5, n an exponent, j 1 or 2, lr a learning rate, xs, v, s short lists, o, o2, o3
-    three different operations, i an input's number; X, A, B: x, a and b as leaves that require grad."""
+    """The numbers a question is made of, drawn from r: x, a, b halves, p, k, m from 2 to 5, n an exponent, j 1 or 2,
+    lr, lists xs, v, s, three operations o, o2, o3, an input's number i; X, A, B: x, a, b as leaves."""
     half, (o, o2, o3) = [k / 2 for k in range(-6, 7) if k], r.sample(list(OPS), 3)
     drawn = dict(x=r.choice(half), a=r.choice(half[2:-2]), b=r.choice(half[2:-2]), p=r.randint(2, 5), o=o, o2=o2, o3=o3)
     drawn |= dict(k=r.randint(2, 5), m=r.randint(2, 5), n=r.randint(2, 3), j=r.randint(1, 2), i=r.randint(0, 1))
@@ -335,10 +334,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     examples, seed = sorted(set(args.example or EXAMPLES)), random.randrange(10**6) if args.seed is None else args.seed
     again = "".join(f" --example {e}" for e in examples if args.example) + f" --questions {args.questions}"
-    print(
-        f"Practice: {args.questions} question{'s' * (args.questions > 1)} on example{'s' * (len(examples) > 1)} "
-        + ", ".join(map(str, examples))
-    )
+    plural = "s" * (len(examples) > 1)
+    print(f"Practice: {args.questions} question{'s' * (args.questions > 1)} on example{plural} {str(examples)[1:-1]}")
     print(f"seed {seed}: python practice.py{again} --seed {seed} asks the same questions again")
     results = []
     try:

@@ -1,5 +1,6 @@
 """Does `uv pip install -r requirements.txt` resolve what pip resolves? A simulation, for maintainers:
-`nox -s uv_indexes`, or `python tests/uv_indexes.py` with uv on PATH. Not part of the suite: it needs uv.
+`nox -f tests/noxfile.py -s uv_indexes`, or `python tests/uv_indexes.py` with uv on PATH (the suite runs it where
+uv is found, under -m thorough).
 
 requirements.txt names PyTorch's CPU index with --extra-index-url. That index carries numpy too, at older
 releases than PyPI. uv puts an extra index first and, by its default index strategy, takes each package from
@@ -70,7 +71,7 @@ def resolved(command, cwd):
 def main():
     uv = shutil.which("uv")
     if uv is None:
-        sys.exit("uv is not on PATH: run `nox -s uv_indexes`, or install uv")
+        sys.exit("uv is not on PATH: run `nox -f tests/noxfile.py -s uv_indexes`, or install uv")
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
         pytorch, pypi = index(scratch / "pytorch", ["2.1.3"]), index(scratch / "pypi", ["2.2.6", "2.4.6"])
