@@ -24,6 +24,9 @@ with warnings.catch_warnings():
 
 import backward_graphs  # noqa: E402 (after torch, whose warnings are caught above)
 import lesson_tools  # noqa: E402
+import your_function  # noqa: E402
+
+your_function.start()  # judge.py loads sympy in its own process while the suite is collected and begins
 
 # What torch loaded lives until the run ends: gc.freeze() keeps the collector from scanning its 160,000
 # objects again at each full collection (a few in a run, near a tenth of a second each) and at exit.
@@ -98,6 +101,39 @@ def thorough_except(cases, kept):
     """cases, tuples of a test's arguments, as pytest params: all but those in kept marked thorough, so that the
     default run keeps a few of a matrix that CI runs whole (-m thorough)."""
     return [pytest.param(*case, marks=[pytest.mark.thorough] * (case not in kept)) for case in cases]
+
+
+SPREAD = 2  # the cases of a matrix the default run takes: its first and its last; -m thorough runs them all
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects what is marked thorough
+def pytest_collection_modifyitems(items):
+    """The default run takes SPREAD cases of each parametrized test (on each device), spread from its first to its
+    last, and marks the rest thorough: CI runs them all. A test that chose its own (thorough_except) or that runs
+    over the five scripts keeps its cases."""
+    matrices = {}
+    for item in items:
+        if hasattr(item, "callspec"):
+            key = (item.nodeid.split("[")[0], str(item.callspec.params.get("device")))
+            matrices.setdefault(key, []).append(item)
+    for cases in matrices.values():
+        chosen = any(case.get_closest_marker("thorough") or "number" in case.callspec.params for case in cases)
+        kept = {round(i * (len(cases) - 1) / (SPREAD - 1)) for i in range(SPREAD)}
+        for i, case in enumerate([] if chosen else cases):
+            if i not in kept:
+                case.add_marker(pytest.mark.thorough)
+
+
+def pytest_collection_finish():
+    """What collection made (the test modules, their matrices, the modules they import) lives till the end too."""
+    gc.freeze()
+
+
+def pytest_runtest_logfinish():
+    """What each test leaves lives on too (sympy, which PyTorch's symbolic shapes import, the judge's replies): frozen,
+    the collector's full passes do not scan it again and again, a tenth of the run. The process ends soon after, so a
+    cycle of one test's garbage kept so costs only memory (some 60 MB in all, measured)."""
+    gc.freeze()
 
 
 def float32(value, device="cpu"):

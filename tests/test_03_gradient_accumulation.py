@@ -209,6 +209,7 @@ def test_the_defaults_are_the_lessons_x_of_2():
         lesson.plan_as_written()
 
 
+@pytest.mark.thorough
 def test_main_says_so_if_a_future_pytorch_lets_the_plans_double_backward_run(monkeypatch, capsys):
     backward = torch.Tensor.backward  # a torch that keeps every graph: the second y.backward() runs
     monkeypatch.setattr(
@@ -372,16 +373,17 @@ def test_a_bad_lr_or_steps_exits_2_with_one_line(run, args, message):
 
 @pytest.mark.parametrize(
     ("x0", "lr"),
-    thorough_except(itertools.product([2.0, -4.0, 1e6], [0.01, 0.5, 1.0, 1.1, 1.9]), [(2.0, 0.01), (1e6, 1.9)]),
+    thorough_except(itertools.product([2.0, -4.0, 1e6], [0.01, 0.5, 1.0, 1.1, 1.9]), [(1e6, 1.9)]),
 )
 def test_never_zeroed_below_lr_2_x_stays_within_the_swing_bound_and_comes_close_to_it(x0, lr):
-    walk = lesson.descend(x0, lr, 1000, zero=False)
+    walk = lesson.descend(x0, lr, 200, zero=False)
     farthest, bound = max(abs(x + 1.5) for x in walk), lesson.swing_bound(x0, lr)
     assert bound == pytest.approx(abs(x0 + 1.5) * math.sqrt(2 / (2 - lr)))  # the amplitude of A cos + B sin
     assert farthest <= bound * (1 + 1e-12)
     assert farthest >= 0.7 * bound  # a bound the walk nearly reaches, not a loose one
 
 
+@pytest.mark.thorough
 def test_the_readmes_lr_1_1_walk_swings_for_ever_within_its_bound(run):
     code, out, _ = run("03", "--lr", "1.1", "--steps", "100")
     assert code == 0
@@ -389,10 +391,11 @@ def test_the_readmes_lr_1_1_walk_swings_for_ever_within_its_bound(run):
     assert re.search(r"never zeroed: farthest +descent 5.21585 +at most 5.21749 +agree\n", out)
 
 
+@pytest.mark.thorough
 def test_from_lr_2_the_never_zeroed_walk_runs_away_and_no_bound_is_claimed(run):
     _, out, _ = run("03", "--lr", "2", "--steps", "40")
-    walk = lesson.descend(2.0, 2.0, 400, zero=False)  # at lr = 2, u_k = (A + B*k)*(-1)**k: it grows linearly
-    assert "never settles" not in out and abs(walk[40]) > 100 and abs(walk[400]) > 9 * abs(walk[40])
+    walk = lesson.descend(2.0, 2.0, 80, zero=False)  # at lr = 2, u_k = (A + B*k)*(-1)**k: it grows linearly
+    assert "never settles" not in out and abs(walk[40]) > 100 and abs(walk[80]) > 1.9 * abs(walk[40])
 
 
 def test_a_runaway_walks_rows_stop_where_it_stops_being_a_number(run):

@@ -356,7 +356,7 @@ def test_a_hand_rule_that_disagrees_with_pytorchs_node_is_a_differ(monkeypatch, 
     assert re.search(r"hand steps = PyTorch's node +walk 3 +of 4 +DIFFER\n", capsys.readouterr().out)
 
 
-@pytest.mark.parametrize("expr", ["x**0", "x**0 + x", "x**0 * x**2"])
+@pytest.mark.parametrize("expr", thorough_except([("x**0",), ("x**0 + x",), ("x**0 * x**2",)], [("x**0 + x",)]))
 def test_the_walk_by_hand_takes_x_to_the_0_as_pytorchs_node_does_even_at_0(run, expr):
     code, out, err = run("05", "--expr", expr, "--x", "0")
     assert (code, err) == (0, "") and "DIFFER" not in out

@@ -61,7 +61,14 @@ def test_the_readme_shows_the_output_of_every_script():
     assert "05_optional_grad_fn.py --graph mermaid" in blocks()  # the picture GitHub draws
 
 
-@pytest.mark.parametrize("block", sorted(blocks()))
+# The default run keeps the five lessons' own runs; -m thorough, every block (--expr, --mine, --graph, practice)
+@pytest.mark.parametrize(
+    "block",
+    [
+        pytest.param(b, marks=[pytest.mark.thorough] * (not re.fullmatch(r"0[1-5]_\w+\.py", b)))
+        for b in sorted(blocks())
+    ],
+)
 def test_the_readme_output_is_what_the_script_prints_today(capsys, monkeypatch, block):
     from conftest import run_file  # here, not above: `python tests/test_readme.py` runs without conftest
 

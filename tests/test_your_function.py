@@ -13,7 +13,6 @@ from conftest import ROOT, SCRIPTS, script, thorough_except
 import your_function
 
 lesson = script("01")
-your_function.start()  # judge.py loads sympy in its own process while the tests before these run
 
 
 # expression: (y by hand, dy/dx by hand) in plain floats; each function of the language, products,
@@ -61,6 +60,7 @@ def test_three_ways_agree_with_the_derivative_worked_by_hand(expr, x):
     assert close(found["numeric"], slope(at), rel=1e-7), found
 
 
+@pytest.mark.thorough
 @pytest.mark.parametrize(
     ("expr", "formula"),
     [("x**2 + 3*x + 1", "2*x + 3"), ("log(x)", "1/x"), ("sin(x)", "cos(x)"), ("abs(x)", "sign(x)"), ("7", "0"),
@@ -131,6 +131,7 @@ def test_main_says_so_in_one_line_and_exits_1(run, number):
     assert "Traceback" not in out and "DIFFER" not in out
 
 
+@pytest.mark.thorough
 def test_x_squared_at_0_is_fine_and_so_is_abs_away_from_its_kink():
     assert lesson.derivatives("x**2", 0.0)["autograd"] == 0.0
     assert lesson.derivatives("abs(x)", -0.25)["autograd"] == -1.0
@@ -147,6 +148,7 @@ SMOOTHED = {  # expression: (x, its derivative there, by hand)
 }
 
 
+@pytest.mark.thorough
 @pytest.mark.parametrize("expr", SMOOTHED)
 def test_where_a_step_has_a_kink_the_whole_smooths_over_all_three_ways_give_its_derivative(expr):
     x, slope = SMOOTHED[expr]
@@ -173,6 +175,8 @@ def test_pytorch_takes_0_for_abs_slope_at_0_as_the_lesson_says():
     assert x.grad.item() == 0.0
 
 
+@pytest.mark.thorough
+@pytest.mark.thorough
 def test_where_autograd_meets_0_times_inf_at_a_kink_the_script_says_so_and_differs(run):
     code, out, err = run("01", "--expr", "sqrt(x**4)", "--x", "0")  # x**2, whose slope at 0 is 0
     assert (code, err) == (1, "")
@@ -200,6 +204,7 @@ RULES_REFUSE = {
 }
 
 
+@pytest.mark.thorough
 @pytest.mark.parametrize("text", RULES_REFUSE)
 def test_where_x_cancels_into_a_power_too_long_to_compute_exactly_the_function_raises_value_error(text):
     with pytest.raises(ValueError, match=rf"^{re.escape(RULES_REFUSE[text])}: more than 10,000 digits$"):
@@ -214,6 +219,7 @@ def test_and_main_exits_2_with_one_line(run, number):
     assert err == f"{SCRIPTS[number]}.py: error: {RULES_REFUSE[text]}: more than 10,000 digits\n"
 
 
+@pytest.mark.thorough
 def test_a_power_of_1_or_a_small_exponent_is_computed():
     assert lesson.derivatives("(x/x)**(x - x + 10**8) + x", 2.0)["formula"] == "1"
     formula = lesson.derivatives("x * (x/x - 0.5)**(x - x + 1000)", 0.5)["formula"]
@@ -221,6 +227,7 @@ def test_a_power_of_1_or_a_small_exponent_is_computed():
     assert lesson.derivatives("x * (x/x - 0.5)**(x - x + 2000)", 0.5)["formula"] == f"1/{2**2000}"  # 603 digits
 
 
+@pytest.mark.thorough
 def test_a_formula_of_more_digits_than_python_writes_out_is_written_in_floating_point():
     found = lesson.derivatives("x" + "*1e-300" * 16, 2.0)  # dy/dx = 10**-4800 exactly, whole in judge.py's process
     assert found["formula"] == "1/1" + "0" * 4800  # Python 3.10.7+ limits str(int) to 4300 digits where not lifted
@@ -259,6 +266,7 @@ def test_05_draws_walks_and_compares_your_own_function(run):
     assert out.count(" agree\n") == 3 + 1 and "DIFFER" not in out and out.endswith("Summary: 3 checks, all agree\n")
 
 
+@pytest.mark.thorough
 @pytest.mark.parametrize("number", ["01", "05"])
 def test_where_float32_loses_the_answer_the_scripts_say_differ_and_exit_1(run, number):
     # d/dx of (x/x)**(x - x + 10**8) * x is 1; in float32 the 1 is added to 1e8 and lost before -1e8 cancels it
@@ -273,6 +281,7 @@ def test_05_draws_your_own_function_as_a_picture(run):
     assert '["x<br/>value 0<br/>grad 1"]' in out  # d(x e^x)/dx = (1 + x) e^x = 1 at 0
 
 
+@pytest.mark.thorough
 @pytest.mark.parametrize(("length", "shown"), [(168, 168), (169, 167)])
 def test_01_prints_a_formula_of_up_to_168_characters_whole_and_a_longer_one_by_its_start(
     monkeypatch, capsys, length, shown
@@ -368,6 +377,7 @@ def test_one_partial_alone_is_checked_without_the_other(run):
     assert code == 0 and "1. Yours: dc/db = a**2\n" in out and "  right: yours is dc/db\n" in out and "dc/da" not in out
 
 
+@pytest.mark.thorough
 @pytest.mark.thorough  # the full matrix: -m thorough (CI runs it)
 @pytest.mark.parametrize(
     ("y", "mine"),
@@ -401,6 +411,7 @@ def test_right_at_the_chosen_x_by_chance_is_wrong_and_says_so(run):
     assert "  wrong (though right at x = 2): yours is not dy/dx; --answer shows it\n" in out
 
 
+@pytest.mark.thorough
 def test_answer_shows_the_rules_derivative(run):
     code, out, _ = run("01", "--mine", "x**2 + 3", "--answer")
     assert code == 1 and "  the rules' dy/dx = 2*x + 3\n" in out and "--answer shows it" not in out
@@ -454,6 +465,7 @@ def test_where_sympy_cannot_reduce_the_difference_to_0_the_points_decide():
     assert verdict["right"] is True and verdict["difference"] != "0"
 
 
+@pytest.mark.thorough
 def test_mine_on_a_point_without_a_derivative_still_checks_in_general(run):
     code, out, _ = run("01", "--expr", "sqrt(x)", "--mine", "1/(2*sqrt(x))", "--x", "0")
     assert code == 0 and "  right: yours is dy/dx\n" in out
@@ -463,6 +475,7 @@ def test_mine_on_a_point_without_a_derivative_still_checks_in_general(run):
 # What the mutants of your_function.py showed untested
 
 
+@pytest.mark.thorough
 def test_two_variables_name_the_one_along_which_there_is_no_derivative_and_an_unused_one_has_slope_0():
     with pytest.raises(your_function.NoDerivative, match=r"^at a = 0, b = 1, c has a corner along a: its slope is -1 "):
         your_function.three_ways("abs(a) * b", {"a": 0.0, "b": 1.0}, output="c")
@@ -475,6 +488,7 @@ def test_the_central_difference_shrinks_h_to_stay_inside_the_domain():
     assert h < 1e-6 and slope == pytest.approx(0.5 / math.sqrt(1e-6), rel=0.1)
 
 
+@pytest.mark.thorough
 def test_the_rules_know_0_to_a_power_is_0_where_the_power_is_positive():
     assert lesson.derivatives("x * 0.0**x", 0.5)["formula"] == "Piecewise((0, x > 0), (nan, True))"
 
@@ -508,11 +522,13 @@ def test_two_variables_are_compared_along_lines_through_a_second_point_too():
     assert verdict["right"] is False and verdict["difference"] == "(a - 2)*(b - 3)"
 
 
+@pytest.mark.thorough
 def test_a_difference_too_small_for_20_digits_is_still_wrong_and_shown_apart(run):
     code, out, _ = run("01", "--mine", "2*x + 3 + 1e-25")
     assert code == 1 and "yours is 3 (1e-25 apart) where dy/dx is 3\n" in out
 
 
+@pytest.mark.thorough
 def test_a_right_answer_says_where_it_was_compared_and_that_it_agrees_everywhere(run):
     code, out, _ = run("01", "--mine", "2*x + 3")
     assert code == 0 and "--answer" not in out
@@ -522,12 +538,14 @@ def test_a_right_answer_says_where_it_was_compared_and_that_it_agrees_everywhere
     assert f"\n{agrees}  by sympy: yours - dy/dx = 0\n" in out
 
 
+@pytest.mark.thorough
 def test_where_y_is_defined_nowhere_the_check_in_general_is_undecided_and_exits_1(run):
     code, out, _ = run("01", "--expr", "sqrt(-1 - x**2)", "--mine", "-x/sqrt(-1 - x**2)")  # the rules' own formula
     assert code == 1 and "  in general: no point where dy/dx is defined and 60 digits reach: undecided\n" in out
     assert "right" not in out and "wrong" not in out and "differs" not in out  # neither verdict: none was reached
 
 
+@pytest.mark.thorough
 def test_a_wrong_answer_where_y_has_no_derivative_at_x_is_not_called_right_by_chance(capsys):
     assert your_function.show_judgement("abs(x)", {"x": "1"}, {"x": 0.0}, "cpu") == 1
     out = capsys.readouterr().out
