@@ -136,6 +136,12 @@ def pytest_runtest_logfinish():
     gc.freeze()
 
 
+def pytest_sessionfinish():
+    """All of it may go at exit: frozen, objects would outlive the collector's last pass there, and bindings that
+    count their objects (nanobind's, in the triton that torch._dynamo loads) would call them leaked."""
+    gc.unfreeze()
+
+
 def float32(value, device="cpu"):
     """A hand-derived value as the one-element float32 tensor that autograd's result is compared with."""
     return torch.tensor([value], dtype=torch.float32, device=device)
