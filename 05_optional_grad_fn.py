@@ -120,7 +120,8 @@ def walk_shown(y, x):
     print("  chain_rule_by_hand(y): each node gets g, the gradient of y with respect to its output, and passes g")
     print("  times its local derivative (its own operation's) to each input; - : none, for one not requiring grad")
     walked = chain_rule_by_hand(y, show_step)[x].item()
-    print(f"  x collects {' + '.join(f'{g:g}' if i == 0 else num(g) for i, g in enumerate(into_x))} = {walked:g}")
+    collected = " + ".join(f"{g:g}" if i == 0 else num(g) for i, g in enumerate(into_x))
+    print(f"  x collects {cut(collected, 160)} = {walked:g}")
     return walked, (sum(agreed), len(agreed))
 
 
@@ -286,7 +287,8 @@ def your_own_graph(expr, x, device, style=None):
         found = derivatives(expr, x.item(), device)  # first: a refusal by the rules is one line, exit 2
     except NoDerivative as reason:
         found = reason
-    print(f"Example 5, your own function on {device}: y = {expr}, at x = {x.item():g}\n{reading(expr, 'x', 'y')}")
+    print(f"Example 5, your own function on {device}: y = {cut(expr, 120)}, at x = {x.item():g}")
+    print(reading(expr, "x", "y"))
     heading(1, "The backward graph under y, root first")
     print("  " + backward_graph(y, {"x": x}).replace("\n", "\n  "))
     if isinstance(found, NoDerivative):

@@ -27,7 +27,7 @@ def backward_graph(tensor, names=None, style="text"):
     lines, stack = [], [(tensor.grad_fn, 0)]
     while stack:  # depth first, without recursion: deep graphs exceed Python's recursion limit
         node, depth = stack.pop()
-        indent = "  " * depth
+        indent = "  " * min(depth, 40) + f"[depth {depth}] " * (depth > 40)  # a line within 200 characters
         if node is None:
             lines.append(f"{indent}None  (an input that does not require grad: no gradient flows to it)")
             continue

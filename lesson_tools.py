@@ -239,7 +239,7 @@ def summary(checks):
     if not differ:
         return f"Summary: {ran}, all {coloured('agree', True)}"
     named = "; ".join(differ)
-    named = named if len(named) <= 120 else named[:119] + "…"
+    named = named if len(named) <= 100 else named[:99] + "…"  # the line within 200 characters, whatever the labels
     return f"Summary: {ran}, {len(differ)} {coloured('DIFFER', False)}: {named}"
 
 

@@ -305,7 +305,7 @@ def ask(number, count, question):
     for attempt in range(1, READS + 1):
         text = input(f"d{output}/d{shown.along} = " if formula else "What does the last line print? ")
         if not sys.stdin.isatty():  # piped: the answer beside its prompt, as a terminal shows it
-            print(text)
+            print(text if len(text) <= 120 else text[:119] + "…")
         try:
             right, answer, mistake = verdict(question, text)
             break

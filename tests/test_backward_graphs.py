@@ -77,7 +77,9 @@ def test_a_graph_deeper_than_pythons_recursion_limit_is_drawn():
         y = y * 1.0
     lines = graphs.backward_graph(y, {"x": x}).splitlines()
     assert len(lines) == 2 * depth + 1  # each MulBackward0 with its constant, then x
-    assert lines[depth] == "  " * depth + "AccumulateGrad  (x)"  # the deepest line
+    assert lines[depth] == "  " * 40 + f"[depth {depth}] AccumulateGrad  (x)"  # the deepest line, its depth said
+    assert lines[40] == "  " * 40 + "MulBackward0" and lines[41].startswith("  " * 40 + "[depth 41] ")
+    assert max(map(len, lines)) <= 200
 
 
 # chain_rule_by_hand: graphs to walk, each returning (output, leaves that require grad)
