@@ -701,3 +701,19 @@ def test_sin_at_1e7_has_its_derivative_and_values_beyond_float64_are_numbers(run
     assert found["symbolic"] == pytest.approx(math.cos(1e7), rel=1e-9)
     code, out, _ = run("01", "--expr", "exp(2000*x)", "--mine", "2000*exp(2000*x)")
     assert code == 0 and "yours 3.0127119e+1740" in out and "edge" not in out  # no invented edge at 500
+
+
+# A check's questions to the judge share one deadline (both partials of 02 and the rules: 8 + 2 + 2 s each before)
+def test_a_checks_asks_share_one_deadline_counted_from_its_start(monkeypatch, run):
+    asked, ask = [], your_function.ask
+    monkeypatch.setattr(your_function, "ask", lambda *a, until=None: asked.append(until) or ask(*a, until=until))
+    start = your_function.time.monotonic()
+    code, _, _ = run("02", "--mine-a", "2*a*b", "--mine-b", "a**2")
+    assert code == 0 and len(asked) == 3 and len(set(asked)) == 1  # both partials and the rules: 8 + 2 + 2 s each
+    assert start < asked[0] - your_function.SECONDS < your_function.time.monotonic()  # SECONDS from the check's start
+
+
+@pytest.mark.thorough  # its process stopped: the next check starts one (a third of a second)
+def test_a_check_whose_deadline_has_passed_is_refused():
+    with pytest.raises(ValueError, match=r"^the rules of calculus did not finish in 8 s$"):
+        your_function.judge("x**2", "2*x", {"x": 1.0}, "x", until=your_function.time.monotonic())
