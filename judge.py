@@ -127,19 +127,20 @@ def why_undefined(tree, values):
 
 
 def slopes(tree, values, name):
-    """The one-sided slopes of the tree along name at values, (y(x) - y(x - h))/h and (y(x + h) - y(x))/h in 60
-    digits at h and h/2**33: (slope, error: what the smaller h and rounding leave), None where undefined, inf."""
-    here, found = precise(tree, values), []
-    with mpmath.workdps(DIGITS):
-        point = {n: mpmath.mpf(v) for n, v in values.items()}
-        for side in (-1, 1):
-            quotients, scale = [], mpmath.mpf(2) ** -70 * max(1, abs(point[name]))
-            for h in (scale, scale * 2**-33):
-                there = precise(tree, {**point, name: point[name] + side * h})
-                quotients.append(None if there is None or here is None else (there - here) / (side * h))
-            wide, narrow = quotients if None not in quotients else (None, None)
-            error = None if wide is None else abs(wide - narrow) * 1e-8 + mpmath.mpf(10) ** (5 - DIGITS) * abs(here) / h
-            found.append(None if wide is None else (mpmath.inf, 0) if abs(narrow) > 2 * abs(wide) else (narrow, error))
+    """The one-sided slopes of the tree along name at values, (y(x) - y(x - h))/h, (y(x + h) - y(x))/h in 120 digits at
+    h, h/2**33, h/2**66 taken to h = 0 by Aitken's rule (exact for L + c*h**p: x*cbrt(x)'s h**(1/3) tends to 0): (slope,
+    error: its last change), None where undefined, (inf, 0) where it grows."""
+    here, found, digits = precise(tree, values, 2 * DIGITS), [], 2 * DIGITS
+    with mpmath.workdps(digits):
+        at = {n: mpmath.mpf(v) for n, v in values.items()}
+        hs = [mpmath.mpf(2) ** (-70 - 33 * i) * max(1, abs(at[name])) for i in range(3)]
+        for side, there in ((s, [precise(tree, {**at, name: at[name] + s * h}, digits) for h in hs]) for s in (-1, 1)):
+            if here is None or None in there:
+                found.append(None)
+                continue
+            s1, s2, s3 = ((value - here) / (side * h) for value, h in zip(there, hs, strict=True))
+            slope = s3 - (s3 - s2) ** 2 / (s1 - 2 * s2 + s3) if s1 - 2 * s2 + s3 else s3  # Aitken's
+            found.append((mpmath.inf, 0) if abs(s3) > 2 * abs(s2) else (slope, abs(s3 - s2)))  # rounding's within it
     return found
 
 

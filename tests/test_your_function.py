@@ -761,6 +761,17 @@ def test_an_answer_wrong_only_at_an_even_zero_far_out_by_1e_minus_100_or_between
     assert [case[1] for case in verdict["wrong"] if case[0]["x"] == pytest.approx(x, rel=1e-12)] == [yours], verdict
 
 
+NO_CORNER = ["x cbrt(x)", "cbrt(x)^4", "abs(x)^1.5", "abs(x)^(4/3)", "abs(x)^1.01", "x + abs(x)^1.5"]
+
+
+@pytest.mark.parametrize("expr", thorough_except([(e,) for e in NO_CORNER], [(NO_CORNER[0],)]))
+def test_one_sided_slopes_that_shrink_with_h_tend_to_0_and_are_no_corner(expr):
+    found = lesson.derivatives(expr, 0.0)  # before: "y has a corner: its slope is -4.62e-11 on the left, 4.62e-11 ..."
+    assert found["numeric"] == pytest.approx(float(expr.startswith("x +")), abs=1e-5)
+    with pytest.raises(lesson.NoDerivative, match=r"corner: its slope is -1 on the left, 1 on the right$"):
+        lesson.derivatives(expr.replace("x +", "abs(x) +") if "x +" in expr else f"abs(x) + {expr}", 0.0)
+
+
 def test_a_checks_asks_share_one_deadline_counted_from_its_start(monkeypatch, run):
     asked, ask = [], your_function.ask
     monkeypatch.setattr(your_function, "ask", lambda *a, until=None: asked.append(until) or ask(*a, until=until))
