@@ -10,6 +10,7 @@ import queue
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import torch
@@ -17,8 +18,8 @@ import torch
 from expressions import apply, at_point, cut, kink_steps, parse_expression, plain, unparse, uses, with_autograd
 from lesson_tools import Check, agree, heading, leaf, real_number, summary
 
-SECONDS = 8.0  # what judge.py's first reply may take, its start included: a check ends within 10 s
-SIMPLIFY_SECONDS = 2.0  # and each reply after it, as sympy reduces yours - dy/dx further (0: no more replies)
+SECONDS = 8.0  # what all of a check's asks of judge.py may take, its start included: a check ends within 10 s
+SIMPLIFY_SECONDS = 2.0  # and each reply after the first, as sympy reduces yours - dy/dx further (0: no more replies)
 WORKER = {}  # judge.py's process and the queue of its replies
 
 
@@ -27,17 +28,17 @@ class NoDerivative(ArithmeticError):
 
 
 # judge.py's process: asked, and stopped at a deadline on every OS, as a thread could not be
-def ask(name, *arguments, seconds=None):
-    """judge.py's ANSWERS[name](*arguments): its replies that came within seconds (SECONDS) for the first, within
-    SIMPLIFY_SECONDS for each next; past that, its process is stopped. ValueError for a refusal, or no reply."""
+def ask(name, *arguments, until=None):
+    """judge.py's ANSWERS[name](*arguments): its replies that came by until (time.monotonic()'s; SECONDS from now),
+    each after the first within SIMPLIFY_SECONDS; past that, its process is stopped. ValueError: a refusal, no reply."""
     if "process" not in WORKER or WORKER["process"].poll() is not None:  # none yet, or it has ended
         start()
     pickle.dump((name, arguments), WORKER["process"].stdin)
     WORKER["process"].stdin.flush()
-    replies, wait = [], seconds or SECONDS
-    while wait:
+    replies, wait, until = [], math.inf, until or time.monotonic() + SECONDS
+    while (left := min(wait, until - time.monotonic())) > 0:
         try:
-            kind, reply = WORKER["replies"].get(timeout=wait)
+            kind, reply = WORKER["replies"].get(timeout=left)
         except queue.Empty:
             break
         if kind != "reply":  # done; refused; or ended: out of memory
@@ -48,7 +49,7 @@ def ask(name, *arguments, seconds=None):
         replies, wait = [*replies, reply], SIMPLIFY_SECONDS
     stop()
     if not replies:
-        raise ValueError(f"the rules of calculus did not finish in {seconds or SECONDS:g} s")
+        raise ValueError(f"the rules of calculus did not finish in {SECONDS:g} s")
     return replies
 
 
@@ -102,13 +103,13 @@ def central_difference_of(tree, values, name):
     return math.nan, h
 
 
-def three_ways(expr, point, device="cpu", output="y"):
+def three_ways(expr, point, device="cpu", output="y", until=None):
     """expr's value at point ({variable: value}, as float32 holds it) and each derivative three ways: {"value": y,
     name: {"autograd", "symbolic", "numeric", "formula"}}; NoDerivative where there is none. A way that fails
     where the derivative exists is nan (a formula 0/0 there, autograd's 0*inf at a kink)."""
     tree, leaves = parse_expression(expr, tuple(point)), {n: leaf(v, device, n) for n, v in point.items()}
     at = {n: t.item() for n, t in leaves.items()}  # the float32 values autograd works with; the others too
-    rules = ask("rules", expr, at, output)[0]
+    rules = ask("rules", expr, at, output, until=until)[0]
     if rules["reason"]:
         raise NoDerivative(f"at {at_point(at)}, {rules['reason']}")
     (y := with_autograd(tree, leaves)).backward()
@@ -133,11 +134,11 @@ def derivatives(expr="x**2 + 3*x + 1", x=2.0, device="cpu"):
     return {"value": found["value"], **found["x"]}
 
 
-def judge(expr, mine, point, name):
+def judge(expr, mine, point, name, until=None):
     """Whether mine (text) is the derivative of expr along name at point, in general: judge.py's fullest evidence in
     time, and "right": False where yours differs at a point, None (undecided) at fewer than 20 points or while sympy's
     difference is neither 0 nor checked at DENSE points more, else True."""
-    verdict = ask("judgement", expr, mine, point, name)[-1]
+    verdict = ask("judgement", expr, mine, point, name, until=until)[-1]
     settled = verdict["difference"] == "0" or verdict["dense"]
     return verdict | {"right": False if verdict["wrong"] else None if verdict["points"] < 20 or not settled else True}
 
@@ -186,10 +187,10 @@ def show_judgement(expr, mine, point, device, output="y", example="Example 1", a
     """The run with --mine: for each of your derivatives ({variable: text}), a section: how it was read, its value
     at the point, and one verdict in general with the evidence; the summary. The exit status: 0 where each is
     right, 1 where one is not."""
-    at = {n: leaf(v, name=n).item() for n, v in point.items()}  # as autograd sees them
-    verdicts = {n: judge(expr, text, at, n) for n, text in mine.items()}  # first: a refusal is one line, exit 2
+    at, until = {n: leaf(v, name=n).item() for n, v in point.items()}, time.monotonic() + SECONDS  # as autograd
+    verdicts = {n: judge(expr, text, at, n, until) for n, text in mine.items()}  # first: a refusal is one line, exit 2
     try:
-        found, there = three_ways(expr, point, device, output), ""  # before any print: a refusal is one line too
+        found, there = three_ways(expr, point, device, output, until), ""  # before any print: a refusal is one line
     except NoDerivative as reason:
         found, there = None, f"\n{reason}; nothing to compare there, the check in general follows"
     print(f"{example}, your derivative checked: {output} = {cut(expr, 150)}\n" + reading(expr, point, output) + there)

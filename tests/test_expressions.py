@@ -280,11 +280,11 @@ def test_a_constant_beyond_float64_is_computed_as_torch_does_in_float64():
     ) == pytest.approx(math.e)
 
 
-def test_0_to_a_power_is_0_where_the_power_is_positive_and_nan_elsewhere_in_the_rules():
+def test_0_to_a_power_is_0_where_the_power_is_positive_1_where_it_is_0_and_nan_elsewhere_in_the_rules():
     import sympy
 
     from judge import exact_power
 
     assert exact_power(sympy.Integer(0), sympy.Integer(10**9)) == 0  # 0 to a large number: quick
     x = sympy.Symbol("x", real=True)
-    assert str(exact_power(sympy.Integer(0), x)) == "Piecewise((0, x > 0), (nan, True))"
+    assert str(exact_power(sympy.Integer(0), x)) == "Piecewise((0, x > 0), (1, Eq(x, 0)), (nan, True))"  # 0**0: 1
