@@ -7,8 +7,7 @@ x.grad. By hand, the power rule and the sum rule give
 
     dy/dx = 2*x + 3                 at x = 2:  2*2 + 3 = 7
 
-Going further: the slope that dy/dx stands for, measured; several outputs, where backward(v) computes the
-vector-Jacobian product; your own y (--expr), differentiated three ways; your own dy/dx (--mine), checked.
+Going further: the slope measured, several outputs (backward(v)), your own y (--expr) and dy/dx (--mine), checked.
 
 Run it:  python 01_basic_autograd.py [--x 2.0] [--v 1 0.5 0.25] [--expr Y] [--mine DYDX] [--device cpu]
 """

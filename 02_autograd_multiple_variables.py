@@ -6,9 +6,8 @@ stores each in its own leaf's .grad. By hand, treating the other variable as a c
     dc/da = 2*a*b          at a = 2, b = 3:  2*2*3 = 12
     dc/db = a**2           at a = 2:         2**2  = 4
 
-Going further: torch.autograd.grad, which returns the gradients instead; a derivative of a derivative; the
-official tutorial's one-layer model, its gradients by hand, trained a few steps; your own c of a and b
-(--expr) and your own partials (--mine-a, --mine-b), checked in general.
+Going further: torch.autograd.grad, a derivative of a derivative, the tutorial's one-layer model by hand and
+trained; your own c of a and b (--expr) and your own partials (--mine-a, --mine-b), checked.
 
 Run it:  python 02_autograd_multiple_variables.py [--a 2.0] [--b 3.0] [--expr C] [--mine-a DCDA] [--device cpu]
 """

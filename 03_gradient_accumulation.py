@@ -14,9 +14,9 @@ import warnings
 
 import torch
 
-from lesson_tools import agree, at_inputs, at_most, checked, derivative, exit_with, leaf, num, options, polynomial
+from lesson_tools import agree, at_inputs, checked, derivative, exit_with, leaf, num, options, polynomial
 from lesson_tools import plan_lines, positive, real_number, run_lesson, show_plan, shown, usable_device, whole_number
-from lesson_tools import within_rounding
+from lesson_tools import row, within_rounding
 
 
 def the_plan():
@@ -261,9 +261,9 @@ def show_descent(args):
     n = min(next((k for k, v in enumerate(w) if not math.isfinite(v)), len(w)) for w in walks + by_hand)
     print(f"  from x = {at:g}, learning rate lr = {lr:g}: x -= lr * x.grad under no_grad, y rebuilt from x each step")
     print(f"  {'step':>4}  {'zero_() each step':>18}  {'by hand':>12}  {'never zeroed':>14}  {'by hand':>12}")
-    for k, row in enumerate(zip(walks[0], by_hand[0], walks[1], by_hand[1], strict=True)):
+    for k, cells in enumerate(zip(walks[0], by_hand[0], walks[1], by_hand[1], strict=True)):
         if k <= n:  # after the step where a walk left its float's range, no numbers: not shown
-            print(f"  {k:>4}  " + "  ".join(f"{v:>{w}.6g}" for v, w in zip(row, (18, 12, 14, 12), strict=True)))
+            print(f"  {k:>4}  " + "  ".join(f"{v:>{w}.6g}" for v, w in zip(cells, (18, 12, 14, 12), strict=True)))
     print(f"  by hand, zeroed: x_k = {MINIMUM:g} + (x_0 - ({MINIMUM:g}))*(1 - 2*lr)**k; never zeroed: each step")
     print("  takes lr times the sum of all the gradients so far")
     if n < steps + 1:
@@ -281,7 +281,8 @@ def show_descent(args):
     bound, farthest = swing_bound(at, lr), max(abs(v - MINIMUM) for v in walks[1][:n])
     print(f"  never zeroed, lr < 2: x never settles (unless it starts at {MINIMUM:g}), and by hand never goes")
     print(f"  farther from it than |x_0 - ({MINIMUM:g})|*sqrt(2/(2 - lr)) = {bound:.6g}; this walk, {farthest:.6g}")
-    return [*checks, at_most("never zeroed: farthest", farthest, bound * (1 + 1e-12), how="descent")]
+    return [*checks, row("never zeroed: farthest", "descent", f"{farthest:.6g}", "at most", f"{bound:.6g}",
+                         farthest <= bound * (1 + 1e-12))]  # fmt: skip
 
 
 def main(argv=None):

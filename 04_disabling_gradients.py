@@ -8,8 +8,7 @@ spent on a graph: what evaluation and inference want.
     y = x * 2      outside no_grad:  y.requires_grad = True,  y.grad_fn = MulBackward0
     z = x * 3      inside no_grad:   z.requires_grad = False, z.grad_fn = None
 
-Going further: the mode the block restores, what no_grad leaves alone, other ways to the same end, and
-no_grad in training: the update step, and a parameter frozen.
+Going further: the mode a block restores, what no_grad leaves alone, other ways, no_grad in training, freezing.
 
 Run it:  python 04_disabling_gradients.py [--x 2.0] [--device cpu]
 """
@@ -240,9 +239,8 @@ def show_update(args, lr=LR):
     ]
 
 
-# A parameter that should not train (fine-tuning a model, say) is frozen with w.requires_grad_(False): no gradient
-# reaches it. Frozen before any backward(), w.grad stays None and an optimizer leaves w alone. Frozen after
-# zero_grad(set_to_none=False), w.grad is zeros, and weight decay (or momentum) still moves w: set w.grad = None.
+# A parameter that should not train is frozen with w.requires_grad_(False): before any backward(), w.grad stays None;
+# after zero_grad(set_to_none=False), w.grad is zeros, and weight decay (or momentum) still moves w: set w.grad = None.
 
 DATA, TARGET, WEIGHT_DECAY = 3.0, 1.0, 0.1  # the frozen-parameter model's one example, and the decay
 

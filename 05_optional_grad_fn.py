@@ -7,8 +7,7 @@ on the gradient it gets times its local derivative; where two paths meet, the gr
     dy/dx = 1 * (1 * 2*x)  +  1 * (1 * 3)  =  2*x + 3  =  7 at x = 2
             via PowBackward0   via MulBackward0
 
-Going further: the walk by hand, leaves and .grad, what the graph keeps for backward(), the graph as a picture
-(--graph mermaid or dot), and the graph of your own y (--expr).
+Going further: the walk by hand, leaves, what the graph keeps, a picture (--graph), your own y's graph (--expr).
 
 Run it:  python 05_optional_grad_fn.py [--x 2.0] [--graph text|mermaid|dot] [--expr Y] [--device cpu]
 """
@@ -78,15 +77,13 @@ HAND_RULES = {  # node: (what it does to the gradient g that reaches it, the gra
 
 
 def power_rule(node):
-    """d(x**n)/dx by hand, for PowBackward0's x and n: n*x**(n-1); 0 where n = 0, as x**0 = 1 is a constant
-    (PyTorch's node says 0 too, where 0*x**(-1) would be nan at x = 0)."""
+    """d(x**n)/dx by hand: n*x**(n-1); 0 where n = 0, x**0 = 1 being constant (PyTorch's node too, not 0*0**-1)."""
     x, n = node._saved_self, node._saved_exponent
     return n * x ** (n - 1) if n != 0 else torch.zeros_like(x)
 
 
 def by_hand(node, grads_in):
-    """node's gradients for its inputs by the rule beside its name, None for a constant input; None where it
-    has no rule, or this torch keeps what the node saved under other names (the _saved_ names are private)."""
+    """node's gradients for its inputs by its hand rule (None for a constant input); None without a rule or _saved_."""
     try:
         grads_out = HAND_RULES[name(node)][1](node, grads_in[0])
     except (KeyError, AttributeError):
@@ -205,9 +202,8 @@ def show_leaves(args):
 # views of x share its counter; x.data does not: a change through it goes unnoticed, and backward() may return a wrong
 # gradient (leave .data alone). backward() frees what was saved: why example 3's second call needs retain_graph=True.
 def saved_for_backward(tensor):
-    """[(node's class name, {attribute: value})] for each node under tensor that saved something, root first.
-    The _saved_<name> attributes are private, shown in PyTorch's notes on autograd; checked on 2.0.1 to 2.15.0.
-    A release without them leaves a node's dict empty, and such a node out."""
+    """[(node's class name, {attribute: value})] for each node under tensor that saved something, root first, by
+    its _saved_ names (underscored; checked on 2.0.1 to 2.15.0: a release without them leaves its nodes out)."""
     found, seen, stack = [], set(), [tensor.grad_fn]
     while stack:
         node = stack.pop()

@@ -12,10 +12,9 @@ GRAPH_STYLES = ("text", "mermaid", "dot")
 
 
 def backward_graph(tensor, names=None, style="text"):
-    """The backward graph under tensor: a text tree, root first, a node a line ("text"), or a Mermaid ("mermaid",
-    which GitHub draws) or Graphviz DOT ("dot") picture: a box for each node and leaf (dashed for an input that does
-    not require grad) with its value where known and the gradient into it (by walk(), else .grad), arrows the way the
-    gradient flows with what each carries. Leaves are named from names ({"x": x}), else by their shape."""
+    """The graph under tensor: a text tree, root first ("text"), or a Mermaid ("mermaid", GitHub draws it) or DOT
+    ("dot") picture, a box a node or leaf (dashed: no grad) with its value and the gradient into it (by walk(), else
+    .grad), arrows with what they carry. Leaves are named from names ({"x": x}), else by their shape."""
     if style not in GRAPH_STYLES:
         raise ValueError(f"style must be one of {', '.join(GRAPH_STYLES)}, got {style!r}")
     names = names or {}
@@ -42,10 +41,9 @@ def backward_graph(tensor, names=None, style="text"):
 
 # The walk: backward()'s traversal, in Python
 def walk(output, on_step=None, step=None):
-    """{leaf: d(output)/d(leaf)} for every leaf under output that requires grad, without backward(), by its rule: a
-    node runs once every path into it has delivered its gradient, and gradients meeting at an input add up. step(node,
-    gradients in) gives its gradients for its inputs (default: call_node, PyTorch's node); on_step(node, in, out) sees
-    each step; .grad is never touched. ValueError for a sparse gradient, reentrant checkpointing, a node that fails."""
+    """{leaf: d(output)/d(leaf)} for each leaf under output that requires grad, without backward(): a node runs once
+    every path into it has delivered, gradients meeting at an input add, step(node, grads in) gives its gradients
+    out (call_node: PyTorch's), on_step sees each; ValueError: a sparse gradient, reentrant checkpoints, a failure."""
     if output.grad_fn is None:
         raise ValueError("output has no grad_fn: autograd recorded no graph under it")
     if output.numel() != 1:
@@ -94,9 +92,8 @@ def edges_into(output):
 
 
 def input_shapes(node):
-    """The shape of each gradient node takes, one per output of its operation; None where torch does not say: its
-    private Node._input_metadata is on 2.7.1 to 2.15.0, not 2.0.1 and 2.3.1 (checked), where walk() counts a node's
-    gradients by the edges into it (refused where an operation's last output is unused) and sums them at a leaf."""
+    """The shape of each gradient node takes; None where torch does not say (its private _input_metadata is not on
+    2.0.1 and 2.3.1: there walk() counts a node's gradients by the edges into it, and sums them at a leaf)."""
     if hasattr(node, "variable"):  # AccumulateGrad takes one gradient, of its leaf's shape
         return [node.variable.shape]
     metadata = getattr(node, "_input_metadata", None)

@@ -15,8 +15,7 @@ import warnings
 
 import torch
 
-# One clear line on an older Python, not a traceback deep in the lesson (zip(strict=True), ...); ruff's
-# target is 3.10, so it takes this check for dead code.
+# One clear line on an older Python, not a traceback deep in the lesson; ruff (target 3.10) calls it dead code.
 if sys.version_info < (3, 10):  # noqa: UP036
     sys.exit(f"this lesson needs Python 3.10 or newer, not {sys.version_info[0]}.{sys.version_info[1]}")
 
@@ -82,9 +81,8 @@ def at_inputs(args):
 
 # Devices
 def device_count(kind):
-    """(how many devices of kind, "cuda" or "mps", this torch can use here; why none, if torch said). Asked of
-    kind's own module, which every release since 2.0 has: torch.accelerator is 2.6+, and on 2.7's CUDA builds
-    without an NVIDIA driver its device_count() raises. What torch warns or raises is the why."""
+    """(how many devices of kind, "cuda" or "mps", this torch can use here; what torch warned or raised, if none).
+    Asked of kind's own module, as every release since 2.0 has it (torch.accelerator is 2.6+, and raises on 2.7)."""
     module = torch.backends.mps if kind == "mps" else getattr(torch, kind, None)  # one Apple GPU at most
     if not hasattr(module, "is_available"):
         return 0, ""
@@ -222,11 +220,6 @@ def agree(label, value, by_hand, how="autograd", against="by hand"):
     return row(label, how, shown(value), against, shown(by_hand), close(value, by_hand), why)
 
 
-def at_most(label, value, limit, how="autograd", against="at most"):
-    """Print a value computed how beside the limit worked out for it; a Check, true when value <= limit."""
-    return row(label, how, f"{value:.6g}", against, f"{limit:.6g}", value <= limit)
-
-
 def within_rounding(label, gap, dtype, how="autograd"):
     """Print the largest gap between values computed how and by hand in dtype; a Check, true within its rounding."""
     allowed = 1e-5 if dtype is torch.float32 else 1e-12
@@ -250,8 +243,7 @@ def plan_lines(plan):
 
 
 def show_plan(plan, lines=None, fails=None):
-    """Print the plan's code (or the lines given), then what it prints, each line indented; fails: the call that
-    raises RuntimeError as the plan is written, said to raise as expected (a RuntimeError not expected is raised)."""
+    """Print the plan's code (or lines), then what it prints, indented; fails: the call expected to raise."""
     print("\n".join("    " + line for line in lines or plan_lines(plan)))
     printed, error = io.StringIO(), None
     try:
@@ -274,9 +266,8 @@ def heading(number, title):
 
 
 def run_lesson(title, plan, args, sections, further=(), fails=None, then=None):
-    """A lesson script's run: its title; 1, the plan's code and what it prints (see show_plan), then what then()
-    shows; each section numbered, titled by its docstring's first line, those beyond the plan under a heading of
-    their own, each printing its part and returning its checks (section(args)); the summary line. The exit status."""
+    """A lesson's run: its title; 1, the plan's code and what it prints, and then(); each section(args) numbered, titled
+    by its docstring, printing its part and returning its checks (further: under their heading); the summary. Exit."""
     print(f"{title}\n\n1. The plan's code, as the plan writes it")
     show_plan(plan, fails=fails)
     if then:

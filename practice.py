@@ -51,8 +51,7 @@ def step(x, p, lr):
 
 
 def numbers(r):
-    """The numbers a question is made of, drawn from r: x, a, b halves, p, k, m from 2 to 5, n an exponent, j 1 or 2,
-    lr, lists xs, v, s, three operations o, o2, o3, an input's number i; X, A, B: x, a, b as leaves."""
+    """A question's numbers from r: x, a, b halves; p, k, m, n, j, i whole; lr; lists xs, v, s; ops o, o2, o3."""
     half, (o, o2, o3) = [k / 2 for k in range(-6, 7) if k], r.sample(list(OPS), 3)
     drawn = dict(x=r.choice(half), a=r.choice(half[2:-2]), b=r.choice(half[2:-2]), p=r.randint(2, 5), o=o, o2=o2, o3=o3)
     drawn |= dict(k=r.randint(2, 5), m=r.randint(2, 5), n=r.randint(2, 3), j=r.randint(1, 2), i=r.randint(0, 1))
@@ -63,8 +62,8 @@ def numbers(r):
 
 # The kinds of question, by example: (example, where to re-read it, make). Where to re-read: the numbered section of
 # the example's script as its run heads it (or of the script named, or its option). make(**numbers) gives the code
-# (or a Formula) and the typical mistakes, [(the answer each gives, its name)]. The right answer is what the code
-# prints. Y is the lesson's y, near enough; its dy/dx is 2*x + p.
+# (or a Formula) and the typical mistakes, [(the answer each gives, its name)]; X, A, B write x, a, b as leaves. The
+# right answer is what the code prints. Y is the lesson's y, near enough; its dy/dx is 2*x + p.
 Y = "y = x**2 + {}*x"
 # fmt: off
 KINDS = [
@@ -199,9 +198,8 @@ def atoms(answer):
 
 
 def read(text):
-    """atoms() of what text says: a number, a tensor as printed, a list, True, False, None, a node's name, or
-    several one after another, as print() shows them; ValueError where it is none of those. The text is put in
-    the form of Python's literals and read by ast.literal_eval, a parser: it runs nothing."""
+    """atoms() of what text says, as print() shows it (numbers, tensors, lists, True, False, None, node names), or
+    ValueError: the text, put in the form of Python's literals, is read by ast.literal_eval, which runs nothing."""
     text = re.sub(r"<\s*(\w+)[^<>]*>", r"'\1'", text.strip()[:200])  # <AddBackward0 object at 0x...>: its name
     text = re.sub(r",\s*(?:requires_grad|grad_fn)=[^,()]*|\btensor(?=\()", "", text)  # a tensor: its numbers
     text = re.sub(rf"(?<!')\b({NODE})\b(?!')", r"'\1'", text)  # a node's name, as a string
@@ -239,8 +237,7 @@ def agree(tree, other, variables):
 
 
 def judged(formula, text, variables):
-    """(whether text is the formula's derivative, the rules' derivative), by --mine's judge: the one place practice
-    calls it; with it comes sympy, imported only when a formula question is answered."""
+    """(whether text is the formula's derivative, the rules' derivative), by --mine's judge: practice's one call."""
     from your_function import judge
 
     verdict = judge(formula.expr, text, {v: 2.0 for v in variables}, formula.along)

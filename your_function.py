@@ -157,10 +157,8 @@ def show_three_ways(expr, point, device, output="y", example="Example 1"):
     where = "; ".join(f"{n} = {v:g} (float32 {at[n]:.10g})" for n, v in point.items())
     heading(1, f"Its derivative three ways, at {where}")
     print(f"  {output} = {found['value']:.8g} (the forward pass), and all three ways work here")
-    print(
-        f"  by autograd:  {output}.backward() leaves "
-        + ", ".join(f"{n}.grad = {found[n]['autograd']:.8g}" for n in point)
-    )
+    grads = ", ".join(f"{n}.grad = {found[n]['autograd']:.8g}" for n in point)
+    print(f"  by autograd:  {output}.backward() leaves {grads}")
     for n, text in ((n, found[n]["formula"]) for n in point):  # the rules' can swell far beyond y: its start
         print(f"  by the rules: d{output}/d{n} = {cut(text, 168)}")
         if len(text) > 168:

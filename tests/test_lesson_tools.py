@@ -242,8 +242,10 @@ def test_a_gap_is_checked_against_its_floats_rounding(capsys, gap, dtype, ok):
 
 
 @pytest.mark.parametrize(("value", "limit", "ok"), [(3.5, 3.59, True), (3.59, 3.59, True), (3.6, 3.59, False)])
-def test_at_most_checks_a_value_against_a_limit(capsys, value, limit, ok):
-    assert plumbing.at_most("farthest", value, limit, how="descent") == plumbing.Check("farthest", ok)
+def test_a_row_checks_what_it_is_given_and_prints_its_verdict(capsys, value, limit, ok):
+    assert plumbing.row("farthest", "descent", value, "at most", limit, value <= limit) == plumbing.Check(
+        "farthest", ok
+    )
     assert re.fullmatch(rf"  farthest +descent {value:g} +at most {limit:g} +{'agree' if ok else 'DIFFER'}\n",
                         capsys.readouterr().out)  # fmt: skip
 
