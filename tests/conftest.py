@@ -137,9 +137,11 @@ def pytest_runtest_logfinish():
 
 
 def pytest_sessionfinish():
-    """All of it may go at exit: frozen, objects would outlive the collector's last pass there, and bindings that
-    count their objects (nanobind's, in the triton that torch._dynamo loads) would call them leaked."""
-    gc.unfreeze()
+    """Where torch._dynamo was loaded (the optim tests), all of it may go at exit: frozen, objects would outlive the
+    collector's last pass there, and the triton it loads counts its objects (nanobind) and would call them leaked.
+    Elsewhere nothing counts them, and that last pass over all a run froze would take a tenth of the run."""
+    if "torch._dynamo" in sys.modules:
+        gc.unfreeze()
 
 
 def float32(value, device="cpu"):

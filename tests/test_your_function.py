@@ -387,6 +387,7 @@ def test_equivalent_forms_are_right(y, mine):
     assert your_function.judge(y, mine, {"x": 2.0}, "x")["right"] is True
 
 
+@pytest.mark.thorough
 def test_a_form_undefined_where_the_derivative_exists_is_wrong_and_the_output_says_where(run):
     code, out, _ = run("01", "--expr", "x**2", "--mine", "2*sqrt(x)**2")
     assert code == 1
@@ -590,7 +591,7 @@ MINUS = [("01", ["--mine", "-1/x^2", "--expr", "1/x"], "yours: dy/dx = -1/x^2"),
          ("01", ["--mine=-(-2x - 3)"], "yours: dy/dx = -(-2x - 3)")]  # fmt: skip
 
 
-@pytest.mark.parametrize(("number", "argv", "shown"), thorough_except(MINUS, MINUS[2:4]), ids=str)
+@pytest.mark.parametrize(("number", "argv", "shown"), thorough_except(MINUS, MINUS[2:3]), ids=str)
 def test_a_value_that_begins_with_a_minus_is_the_options_value(run, number, argv, shown):
     code, out, err = run(number, *argv)
     assert (code, err) == (0, "") and shown.lower() in out.lower()
@@ -610,13 +611,14 @@ def test_answer_without_mine_is_refused_in_one_line(run, number):
 
 @pytest.mark.parametrize(
     ("mine", "at"),
-    thorough_except([("x", "2"), ("x*x", "4"), ("abs(x) + abs(x)", "4"), ("1e-60*x", "2e-60")], [("x", "2")]),
+    thorough_except([("x", "2"), ("x*x", "4"), ("abs(x) + abs(x)", "4"), ("1e-60*x", "2e-60")], []),
 )
 def test_every_answer_shows_its_value_at_x_in_60_digits(run, mine, at):
     code, out, _ = run("01", "--mine", mine)
     assert code == 1 and f"  at x = 2: yours {at}, autograd's 7, the rules' 7\n" in out
 
 
+@pytest.mark.thorough  # a tenth of a second of sympy or more, each of these: -m thorough (CI runs them)
 def test_an_answer_undefined_at_one_point_gets_one_verdict_that_names_it_wherever_it_falls(run):
     code, out, _ = run("01", "--expr", "log(x**2 + 1)", "--mine", "2/(x + 1/x)")
     assert code == 1 and "  by sympy: yours - dy/dx = 0\n" in out and "though right" not in out
@@ -636,6 +638,7 @@ def test_an_answer_defined_where_y_alone_is_not_is_right_and_says_where():
     assert verdict["right"] is True and verdict["holes"] == [({"x": 0.0}, "0")]
 
 
+@pytest.mark.thorough
 def test_a_fractional_power_of_a_negative_number_names_cbrt(run):
     code, out, _ = run("01", "--expr", "x**(1/3)", "--x", "-8")
     assert code == 1 and "at x = -8, x**(1/3) is not real, as in Python and PyTorch (cbrt is the real cube root)" in out
@@ -710,7 +713,7 @@ RIGHT_TEXTBOOK = [  # a zero of yours' divisor where y, ln of 0 there, is not de
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("y", "mine", "x"), thorough_except(RIGHT_TEXTBOOK, RIGHT_TEXTBOOK[:1]))
+@pytest.mark.parametrize(("y", "mine", "x"), thorough_except(RIGHT_TEXTBOOK, []))
 def test_a_textbooks_right_answer_whose_divisor_is_0_where_y_is_not_defined_either_is_right(y, mine, x):
     verdict = your_function.judge(y, mine, {"x": x}, "x")
     assert (verdict["right"], verdict["wrong"], verdict["difference"]) == (True, [], "0"), verdict
@@ -723,6 +726,7 @@ def test_the_partials_of_ln_abs_sec_a_plus_tan_b_are_right(run):
     assert code == 0 and out.count("  right: yours is dc/d") == 2, out
 
 
+@pytest.mark.thorough
 def test_the_rules_value_is_none_at_an_exact_pole_and_signs_are_computed_in_full():
     import mpmath
     import sympy
@@ -737,8 +741,11 @@ def test_the_rules_value_is_none_at_an_exact_pole_and_signs_are_computed_in_full
         assert sign == mpmath.sign(mpmath.tan(-2221604.09) + mpmath.sec(-2221604.09)) == -1
 
 
-@pytest.mark.parametrize(("number", "option"), [("01", "--mine"), ("01", "--expr"), ("02", "--mine-a")])
-@pytest.mark.parametrize("text", ["tan(pi/2)", "5 + 0*tan(pi/2)", "sec(pi/2)*x"])
+@pytest.mark.parametrize(
+    ("number", "option", "text"),
+    thorough_except([(*run, text) for run in [("01", "--mine"), ("01", "--expr"), ("02", "--mine-a")]
+                     for text in ["tan(pi/2)", "5 + 0*tan(pi/2)", "sec(pi/2)*x"]], [("01", "--mine", "tan(pi/2)")]),
+)  # fmt: skip
 def test_a_constant_sympy_finds_undefined_is_refused_in_one_line(run, number, option, text):
     code, out, err = run(number, option, text.replace("x", "a") if number == "02" else text)
     assert (code, out) == (2, "") and err.count("\n") == 1
@@ -754,7 +761,7 @@ WRONG_BY_A_HAIR = [  # y, yours, where yours differs (x), and how: None, yours i
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("y", "mine", "x", "yours"), thorough_except(WRONG_BY_A_HAIR, WRONG_BY_A_HAIR[3:4]))
+@pytest.mark.parametrize(("y", "mine", "x", "yours"), thorough_except(WRONG_BY_A_HAIR, []))
 def test_an_answer_wrong_only_at_an_even_zero_far_out_by_1e_minus_100_or_between_points_is_wrong(y, mine, x, yours):
     verdict = your_function.judge(y, mine, {"x": 2.0}, "x")
     assert verdict["right"] is False and (verdict["right_at"] is False or x != 2.0), verdict
@@ -764,7 +771,7 @@ def test_an_answer_wrong_only_at_an_even_zero_far_out_by_1e_minus_100_or_between
 NO_CORNER = ["x cbrt(x)", "cbrt(x)^4", "abs(x)^1.5", "abs(x)^(4/3)", "abs(x)^1.01", "x + abs(x)^1.5"]
 
 
-@pytest.mark.parametrize("expr", thorough_except([(e,) for e in NO_CORNER], [(NO_CORNER[0],)]))
+@pytest.mark.parametrize("expr", thorough_except([(e,) for e in NO_CORNER], []))
 def test_one_sided_slopes_that_shrink_with_h_tend_to_0_and_are_no_corner(expr):
     found = lesson.derivatives(expr, 0.0)  # before: "y has a corner: its slope is -4.62e-11 on the left, 4.62e-11 ..."
     assert found["numeric"] == pytest.approx(float(expr.startswith("x +")), abs=1e-5)
@@ -772,6 +779,7 @@ def test_one_sided_slopes_that_shrink_with_h_tend_to_0_and_are_no_corner(expr):
         lesson.derivatives(expr.replace("x +", "abs(x) +") if "x +" in expr else f"abs(x) + {expr}", 0.0)
 
 
+@pytest.mark.thorough
 def test_a_checks_asks_share_one_deadline_counted_from_its_start(monkeypatch, run):
     asked, ask = [], your_function.ask
     monkeypatch.setattr(your_function, "ask", lambda *a, until=None: asked.append(until) or ask(*a, until=until))
@@ -798,6 +806,7 @@ def test_sympy_reduces_a_difference_of_sign_and_cbrt_to_0_so_no_dense_points_are
     assert code == 0 and "yours - d" in out and out.count("= 0\n") == len(argv) // 2 - 1 and "more, 1e-4" not in out
 
 
+@pytest.mark.thorough
 @pytest.mark.parametrize("x", ["1", "-0.5"])
 def test_a_long_reason_keeps_the_summary_within_200_characters(run, x):
     code, out, _ = run("01", "--expr", "(x^2 - 3.14159265358979x - 2.71828182845905)^(1/3)", "--x", x)
