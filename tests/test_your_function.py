@@ -743,7 +743,7 @@ def test_the_rules_value_is_none_at_an_exact_pole_and_signs_are_computed_in_full
 
 @pytest.mark.parametrize(
     ("number", "option", "text"),
-    thorough_except([(*run, text) for run in [("01", "--mine"), ("01", "--expr"), ("02", "--mine-a")]
+    thorough_except([(*where, text) for where in [("01", "--mine"), ("01", "--expr"), ("02", "--mine-a")]
                      for text in ["tan(pi/2)", "5 + 0*tan(pi/2)", "sec(pi/2)*x"]], [("01", "--mine", "tan(pi/2)")]),
 )  # fmt: skip
 def test_a_constant_sympy_finds_undefined_is_refused_in_one_line(run, number, option, text):
