@@ -175,7 +175,6 @@ def test_a_session_piped_wrong_answers_scores_0_and_shows_each_right_answer(caps
     assert out.count("\n  re-read: 0") == 6
 
 
-@pytest.mark.thorough  # three sessions drawn in full: -m thorough (CI runs it)
 def test_the_same_seed_asks_the_same_questions_and_another_seed_others(capsys, monkeypatch):
     first, again = (session(capsys, monkeypatch, ["7"] * 5, "--seed", "11", "--questions", "5")[1] for _ in "12")
     first, again = normalise(first), normalise(again)
