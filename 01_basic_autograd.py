@@ -17,7 +17,7 @@ import torch
 from expressions import expression, language, parse_expression, with_autograd  # noqa: F401 (names 01 gave before)
 from lesson_tools import agree, checked, derivative, exit_with, leaf, name, num, options, polynomial, real_number
 from lesson_tools import at_inputs, device_count, raised, run_lesson, shown, usable_device  # noqa: F401
-from your_function import NoDerivative, derivatives, show_judgement, show_three_ways  # noqa: F401
+from your_function import NoDerivative, derivatives, show_judgement, show_three_ways, your_own  # noqa: F401
 
 
 def the_plan():
@@ -164,16 +164,8 @@ def main(argv=None):
     )
     parser.add_argument("--answer", action="store_true", help="with --mine: show the rules' dy/dx too")
     args = parser.parse_args(argv)
-    if args.answer and args.mine is None:
-        parser.error("--answer shows the rules' dy/dx beside yours: give --mine too")
-    try:  # your own: the rules may refuse a part too long to compute exactly, bad input as when parsed
-        if args.mine is not None:
-            expr = args.expr or "x**2 + 3*x + 1"
-            return show_judgement(expr, {"x": args.mine}, {"x": args.x}, args.device, answer=args.answer)
-        if args.expr is not None:
-            return show_three_ways(args.expr, {"x": args.x}, args.device)
-    except ValueError as error:
-        parser.error(str(error))
+    if (own := your_own(parser, args, "x**2 + 3*x + 1", {"x": args.mine}, {"x": args.x})) is not None:
+        return own  # your own y, or your dy/dx, checked
     further = [show_slope, show_several_outputs]
     return run_lesson("Example 1, basic autograd", the_plan, args, [show_hand_check], further)
 

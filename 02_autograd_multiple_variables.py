@@ -19,7 +19,7 @@ import torch
 from expressions import expression, language
 from lesson_tools import agree, at_inputs, checked, leaf, name, num, options, real_number, run_lesson, shown
 from lesson_tools import exit_with, raised, sgd_step, usable_device, whole_number, within_rounding
-from your_function import show_judgement, show_three_ways, three_ways
+from your_function import three_ways, your_own
 
 
 def the_plan():
@@ -246,17 +246,9 @@ def main(argv=None):
     parser.add_argument("--mine-b", type=own, metavar="DCDB", help="your own dc/db, checked")
     parser.add_argument("--answer", action="store_true", help="with --mine-a or --mine-b: show the rules' too")
     args = parser.parse_args(argv)
-    point, mine = {"a": args.a, "b": args.b}, {"a": args.mine_a, "b": args.mine_b}
-    if args.answer and mine == {"a": None, "b": None}:
-        parser.error("--answer shows the rules' dc/da and dc/db beside yours: give --mine-a or --mine-b too")
-    try:  # your own: the rules may refuse a part too long to compute exactly, bad input as when parsed
-        if args.mine_a is not None or args.mine_b is not None:
-            expr, mine = args.expr or "a**2 * b", {n: text for n, text in mine.items() if text is not None}
-            return show_judgement(expr, mine, point, args.device, "c", "Example 2", args.answer)
-        if args.expr is not None:
-            return show_three_ways(args.expr, point, args.device, "c", "Example 2")
-    except ValueError as error:
-        parser.error(str(error))
+    mine, point = {"a": args.mine_a, "b": args.mine_b}, {"a": args.a, "b": args.b}
+    if (own := your_own(parser, args, "a**2 * b", mine, point, "c", "Example 2")) is not None:
+        return own  # your own c, or your partials, checked
     further = [show_gradients_returned, show_second_derivative, show_tutorial_model, show_training]
     return run_lesson("Example 2, several inputs", the_plan, args, [show_hand_check], further)
 

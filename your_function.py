@@ -1,7 +1,6 @@
 """Your own function (--expr) and your own derivative (--mine), for examples 1 and 2. --expr: the derivative
 three ways, by autograd, by the rules of calculus (sympy, as by hand) and measured (the central difference).
---mine: your derivative judged in general, by sympy and at points, in judge.py's process (started once).
-"""
+--mine: your derivative judged in general, by sympy and at points, in judge.py's process (started once)."""
 
 import atexit
 import math
@@ -144,6 +143,23 @@ def judge(expr, mine, point, name, until=None):
 
 
 # What --expr and --mine print (examples 1 and 2)
+def your_own(parser, args, lesson_y, mine, point, output="y", example="Example 1"):
+    """The run with --expr, or with --mine ({variable: your text or None}; 02: --mine-a, --mine-b): its exit status,
+    or None where neither is given; a refusal by the rules, or --answer alone, is one line and exit status 2."""
+    given = {n: text for n, text in mine.items() if text is not None}
+    if args.answer and not given:
+        yours = " and ".join(f"d{output}/d{n}" for n in mine)
+        options = " or ".join(f"--mine-{n}" for n in mine) if len(mine) > 1 else "--mine"  # 01's is --mine
+        parser.error(f"--answer shows the rules' {yours} beside yours: give {options} too")
+    try:  # the rules may refuse a part too long to compute exactly, bad input as when parsed
+        if given:
+            return show_judgement(args.expr or lesson_y, given, point, args.device, output, example, args.answer)
+        if args.expr is not None:
+            return show_three_ways(args.expr, point, args.device, output, example)
+    except ValueError as error:
+        parser.error(str(error))
+
+
 def show_three_ways(expr, point, device, output="y", example="Example 1"):
     """The run with --expr: how it read y; the derivative by autograd, by the rules and measured, side by side, and
     their checks; the summary. Returns the exit status: 0 where they agree, 1 where they do not or there is none."""
