@@ -43,8 +43,8 @@ def test_the_plans_code_is_on_the_first_screen_verbatim_above_what_it_prints(num
 
 
 @pytest.mark.parametrize("number", SCRIPTS)
-def test_each_run_has_numbered_sections_apart_the_plans_example_first_and_the_rest_titled_as_going_further(run, number):
-    _, out, _ = run(number)
+def test_each_run_has_numbered_sections_apart_the_plans_example_first_and_the_rest_titled_as_going_further(number):
+    _, out = default_run(number)
     found = sections(out)
     title, numbers = found[0][2][0], [n for n, _, _ in found[1:]]
     assert title.startswith(f"Example {int(number)}, ") and found[0][2][1:] == [""]
